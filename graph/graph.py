@@ -1,0 +1,60 @@
+"""Wiring of the request graph. Retrieval and rails insert their nodes between these edges."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.context import Context
+from graph.nodes.generate import generate
+from graph.nodes.respond import respond
+from graph.state import InputState, State
+
+
+def compile_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node(generate)
+    builder.add_node(respond)
+    builder.add_edge(START, "generate")
+    builder.add_edge("generate", "respond")
+    builder.add_edge("respond", END)
+    return builder.compile(checkpointer=checkpointer, name="railyard")
+
+
+@dataclass
+class RequestGraph:
+    """The compiled graph bound to its parts; what the endpoint runs per request."""
+
+    compiled: CompiledStateGraph
+    context: Context
+
+    def _config(self, state: InputState, thread_id: str | None) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id or state["trace_id"]}}
+
+    async def run(self, state: InputState, *, thread_id: str | None = None) -> State:
+        config = self._config(state, thread_id)
+        return await self.compiled.ainvoke(state, config, context=self.context)
+
+    async def stream(
+        self, state: InputState, *, thread_id: str | None = None
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Yield ("delta", text) as text arrives, then ("final", state)."""
+        config = self._config(state, thread_id)
+        final: Any = None
+        async for mode, chunk in self.compiled.astream(
+            state, config, context=self.context, stream_mode=["custom", "values"]
+        ):
+            if mode == "custom" and "delta" in chunk:
+                yield "delta", chunk["delta"]
+            elif mode == "values":
+                final = chunk
+        yield "final", final
+
+
+def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> RequestGraph:
+    return RequestGraph(compile_graph(checkpointer), context)

@@ -1,0 +1,1 @@
+"""The request graph's nodes, one module each, named after the node."""

@@ -1,0 +1,62 @@
+"""The small interfaces graph nodes depend on; `serving/` supplies the implementations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Route = Literal["local", "fallback", "cache", "blocked"]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """What the generate node asks of a chat model."""
+
+    messages: list[dict[str, str]]
+    max_tokens: int
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] | None = None
+    user: str | None = None
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A finished model answer and what it took to get it."""
+
+    text: str
+    finish_reason: str
+    route: Route
+    model: str
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    ttft_s: float | None = None
+    fallback_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def tpot_s(self) -> float | None:
+        """Mean time per output token after the first."""
+        if self.ttft_s is None or self.usage.completion_tokens < 2:
+            return None
+        return (self.latency_s - self.ttft_s) / (self.usage.completion_tokens - 1)
+
+
+class ChatModel(Protocol):
+    """A chat model with fallback behind it (the LiteLLM router in production)."""
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
+        """Yield text deltas as they arrive, then one final `Generation`."""
+        ...

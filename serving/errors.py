@@ -1,0 +1,67 @@
+"""railyard's errors, and how each reaches a client in OpenAI's error envelope.
+
+    RailyardError
+    ├── ConfigError           a setting or config file is wrong (named in the message); startup fails
+    └── APIError              answered to the client as {"error": {"message", "type", "code"}}
+        ├── InvalidRequest    400 invalid_request_error
+        ├── ModelNotFound     404 invalid_request_error / model_not_found
+        ├── PayloadTooLarge   413 invalid_request_error / request_too_large
+        └── UpstreamError     503 service_unavailable: no model route could answer
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RailyardError(Exception):
+    """Base of every error railyard raises on purpose."""
+
+
+class ConfigError(RailyardError):
+    """A user's configuration mistake, found at startup."""
+
+
+class APIError(RailyardError):
+    status_code = 500
+    type = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.type, self.code, self.param)
+
+
+class InvalidRequest(APIError):
+    status_code = 400
+    type = "invalid_request_error"
+
+
+class ModelNotFound(APIError):
+    status_code = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class PayloadTooLarge(APIError):
+    status_code = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class UpstreamError(APIError):
+    status_code = 503
+    type = "service_unavailable"
+    code = "upstream_unavailable"
+
+
+def error_body(
+    message: str, type: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}

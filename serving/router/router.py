@@ -1,0 +1,194 @@
+"""The only module that imports LiteLLM: a Router with the local vLLM first and the fallback
+behind it, exposed to the graph as a `ChatModel`. Fallback, retries and cooldown are LiteLLM's;
+prices and route attribution are ours, so every answer carries a cost."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from serving import offline
+
+offline.apply_defaults()  # litellm reads its cost-map switch at import time
+
+import litellm  # noqa: E402
+from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+
+from graph.protocols import ChatRequest, Generation, Route, Usage  # noqa: E402
+from serving.errors import ConfigError, UpstreamError  # noqa: E402
+from serving.router.policy import RoutingPolicy, load_policy  # noqa: E402
+from serving.settings import Settings  # noqa: E402
+
+LOCAL, FALLBACK = "local", "fallback"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class _FailureLog(CustomLogger):
+    """Remembers why each request's attempts failed, keyed by our request id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: dict[str, list[str]] = {}
+
+    async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        request_id = metadata.get("railyard_request_id")
+        if request_id:
+            exc = kwargs.get("exception")
+            self.reasons.setdefault(request_id, []).append(_reason(exc))
+
+    def pop(self, request_id: str) -> list[str]:
+        return self.reasons.pop(request_id, [])
+
+
+_failures = _FailureLog()
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "error"
+    if isinstance(exc, litellm.Timeout):
+        return "timeout"
+    if isinstance(exc, litellm.APIConnectionError):
+        return "connection"
+    status = getattr(exc, "status_code", None)
+    return f"http_{status}" if status else type(exc).__name__
+
+
+class RouterChatModel:
+    """A `graph.protocols.ChatModel` over a LiteLLM Router: local first, fallback second."""
+
+    def __init__(self, settings: Settings, policy: RoutingPolicy | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or load_policy(settings.routing_policy)
+        self.prices = {
+            LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
+            FALLBACK: self._fallback_price(),
+        }
+        if _failures not in litellm.callbacks:
+            litellm.callbacks.append(_failures)
+        self.router = litellm.Router(
+            model_list=self._model_list(),
+            fallbacks=[{LOCAL: [FALLBACK]}],
+            num_retries=self.policy.retries,
+            allowed_fails=self.policy.allowed_fails,
+            cooldown_time=self.policy.cooldown_s,
+            retry_after=0,
+        )
+
+    def _model_list(self) -> list[dict[str, Any]]:
+        s, p = self.settings, self.policy
+        key = s.openai_api_key.get_secret_value() if s.openai_api_key else "missing-openai-key"
+        return [
+            {
+                "model_name": LOCAL,
+                "litellm_params": {
+                    "model": f"hosted_vllm/{s.local_served_name}",
+                    "api_base": s.local_url,
+                    "api_key": "not-needed",
+                    "timeout": p.local.timeout_s,
+                    "stream_timeout": p.local.stream_timeout_s,
+                },
+                "model_info": {"id": LOCAL},
+            },
+            {
+                "model_name": FALLBACK,
+                "litellm_params": {
+                    "model": f"openai/{s.fallback_model}",
+                    "api_base": s.fallback_base_url or OPENAI_BASE_URL,
+                    "api_key": key,
+                    "timeout": p.fallback.timeout_s,
+                    "stream_timeout": p.fallback.stream_timeout_s,
+                },
+                "model_info": {"id": FALLBACK},
+            },
+        ]
+
+    def _fallback_price(self) -> tuple[float, float]:
+        if self.policy.fallback.price is not None:
+            return self.policy.fallback.price.per_token()
+        info = litellm.model_cost.get(self.settings.fallback_model)
+        if not info or not info.get("output_cost_per_token"):
+            raise ConfigError(
+                f"no price known for fallback model {self.settings.fallback_model!r}: "
+                "set fallback.price in the routing policy"
+            )
+        return info["input_cost_per_token"], info["output_cost_per_token"]
+
+    def cost(self, route: str, usage: Usage) -> float:
+        price_in, price_out = self.prices[route]
+        return usage.prompt_tokens * price_in + usage.completion_tokens * price_out
+
+    def _kwargs(self, request: ChatRequest, request_id: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": LOCAL,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "metadata": {"railyard_request_id": request_id},
+        }
+        for name in ("temperature", "top_p", "stop", "user"):
+            value = getattr(request, name)
+            if value is not None:
+                kwargs[name] = value
+        return kwargs
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
+        """Always streams upstream, so TTFT is measured and a stream that fails before its
+        first token still falls back; non-streaming clients get the assembled text."""
+        request_id = request.request_id or uuid.uuid4().hex
+        kwargs = self._kwargs(request, request_id)
+        kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
+        start = time.perf_counter()
+        try:
+            response = await self.router.acompletion(**kwargs)
+            ttft, parts, finish, usage, model = None, [], "stop", None, ""
+            async for chunk in response:
+                if getattr(chunk, "usage", None):
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                model = chunk.model or model
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta.content or ""
+                finish = chunk.choices[0].finish_reason or finish
+                if delta:
+                    ttft = ttft if ttft is not None else time.perf_counter() - start
+                    parts.append(delta)
+                    yield delta
+        except Exception as e:
+            raise _upstream_error(e, _failures.pop(request_id)) from e
+        route = _route_of(response)
+        usage = usage or Usage(0, 0)
+        yield Generation(
+            text="".join(parts),
+            finish_reason=finish,
+            route=route,
+            model=model,
+            usage=usage,
+            cost_usd=self.cost(route, usage),
+            latency_s=time.perf_counter() - start,
+            ttft_s=ttft,
+            fallback_reasons=_failures.pop(request_id),
+        )
+
+    async def local_health(self) -> bool:
+        """True when the local vLLM server answers /health."""
+        import httpx
+
+        url = self.settings.local_url.removesuffix("/").removesuffix("/v1") + "/health"
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                return (await client.get(url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def _route_of(response: Any) -> Route:
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return FALLBACK if hidden.get("model_id") == FALLBACK else LOCAL
+
+
+def _upstream_error(exc: Exception, reasons: list[str]) -> UpstreamError:
+    tried = ", ".join(reasons) or _reason(exc)
+    return UpstreamError(f"no model route could answer (local and fallback failed: {tried})")

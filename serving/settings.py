@@ -1,0 +1,129 @@
+"""The one Settings object: every knob railyard reads, from RAILYARD_* variables or railyard.yaml.
+
+Built once by the CLI or a test and handed down (`create_app(settings)`); nothing reads the
+environment elsewhere. Precedence: init arguments > environment > railyard.yaml > defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PACKAGE_DIR = Path(__file__).parent
+DEFAULT_POLICY = PACKAGE_DIR / "router" / "policy.yaml"
+DEFAULT_PROMPT = Path(__file__).parents[1] / "graph" / "prompts" / "answer.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAILYARD_",
+        yaml_file="railyard.yaml",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        Path(".railyard"),
+        description="All state: vector store, traces, checkpoints, the converted local model.",
+    )
+    models_dir: Path | None = Field(
+        None, description="Where the converted local model is cached; default DATA_DIR/models."
+    )
+    host: str = Field("127.0.0.1", description="Address the gateway listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the gateway listens on.")
+
+    local_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible base URL (…/v1) of an already-running vLLM; when set, "
+        "`railyard serve` launches no local model server.",
+    )
+    local_port: int = Field(
+        8001, ge=1, le=65535, description="Port of the vLLM server that `serve`/`vllm` launch."
+    )
+    local_model: str | None = Field(
+        None,
+        description="Model vLLM serves: a Hugging Face id or folder (e.g. an instruct model on a "
+        "GPU server). Default: the packaged Gemma 3 270M, converted on first use.",
+    )
+    local_served_name: str = Field("local", description="Model name the vLLM server exposes.")
+    local_prompt_style: Literal["auto", "completion", "chat"] = Field(
+        "auto",
+        description="'completion' renders chats as a few-shot Question/Answer prompt (for base "
+        "models); 'chat' uses the model's own chat template; 'auto' picks completion for the "
+        "packaged base model and chat otherwise.",
+    )
+    local_device: Literal["auto", "cpu", "gpu"] = Field(
+        "auto", description="Flags for vLLM: 'auto' picks gpu when nvidia-smi is present."
+    )
+    local_max_model_len: int = Field(2048, ge=256, description="vLLM --max-model-len.")
+    local_kv_cache_gib: int = Field(
+        2, ge=1, description="KV cache size on CPU (VLLM_CPU_KVCACHE_SPACE), GiB."
+    )
+    local_gpu_memory_utilization: float = Field(
+        0.85, gt=0, le=1, description="vLLM --gpu-memory-utilization on a GPU."
+    )
+    local_start_timeout_s: float = Field(
+        600, gt=0, description="How long `serve` waits for vLLM to answer /health."
+    )
+    local_extra_args: list[str] = Field(
+        default_factory=list, description="Extra command-line arguments passed to vLLM."
+    )
+
+    fallback_base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL of the fallback; default OpenAI's API."
+    )
+    fallback_model: str = Field("gpt-4o-mini", description="Model name asked of the fallback.")
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("RAILYARD_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        description="Key for the fallback (OPENAI_API_KEY).",
+    )
+    routing_policy: Path = Field(
+        DEFAULT_POLICY, description="YAML file with the routing policy and prices."
+    )
+    prompt_file: Path = Field(DEFAULT_PROMPT, description="Versioned answer prompt (YAML).")
+
+    milvus_uri: str | None = Field(
+        None, description="URI of a Milvus server; default the embedded milvus-lite."
+    )
+
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    max_messages: int = Field(256, ge=1, description="Most messages accepted in one request.")
+    max_completion_tokens: int = Field(
+        512, ge=1, description="Ceiling and default for max_tokens per request."
+    )
+    log_level: str = Field("info", description="Log level of the gateway.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def managed_local(self) -> bool:
+        """True when railyard launches and supervises vLLM itself."""
+        return self.local_base_url is None
+
+    @property
+    def local_url(self) -> str:
+        return self.local_base_url or f"http://127.0.0.1:{self.local_port}/v1"

@@ -1,0 +1,35 @@
+"""Model listing and health: liveness says the process runs, readiness that it can answer."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from serving.chat.protocol import ModelCard, ModelList
+from serving.chat.serving import MODEL_NAME
+
+router = APIRouter()
+STARTED = int(time.time())
+
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_models() -> ModelList:
+    return ModelList(data=[ModelCard(id=MODEL_NAME, created=STARTED)])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    checks = {
+        "graph": getattr(request.app.state, "chat", None) is not None,
+        "local_model": await request.app.state.chat_model.local_health(),
+    }
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
