@@ -1,1 +1,3 @@
-"""Guardrails: NeMo Guardrails policies (Colang 1.0) and the actions they call. Policy owners edit this folder."""
+"""Guardrails: NeMo Guardrails policies (Colang 1.0) and the actions they call.
+
+Policy owners edit this folder."""

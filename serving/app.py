@@ -1,4 +1,4 @@
-"""The app factory: builds the parts from Settings, hands them to the graph, mounts the endpoints."""
+"""The app factory: builds the parts from Settings, hands them to the graph, mounts endpoints."""
 
 from __future__ import annotations
 

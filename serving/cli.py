@@ -15,10 +15,18 @@ def main(argv: list[str] | None = None) -> int:
     offline.apply_defaults()
     parser = argparse.ArgumentParser(prog="railyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the gateway (and the local vLLM server unless "
-                        "RAILYARD_LOCAL_BASE_URL is set)")
+    commands.add_parser(
+        "serve",
+        help="run the gateway (and the local vLLM server unless RAILYARD_LOCAL_BASE_URL is set)",
+    )
     commands.add_parser("vllm", help="run the local vLLM server alone, in the foreground")
     commands.add_parser("prepare-model", help="convert the packaged local model (once)")
+    bench = commands.add_parser("bench", help="measure railyard against the bare vLLM server")
+    bench.add_argument("--gateway", help="railyard base URL (default: from settings)")
+    bench.add_argument("--vllm", help="vLLM base URL (default: RAILYARD_LOCAL_BASE_URL or port)")
+    bench.add_argument("--rounds", type=int, default=3, help="passes over the question set")
+    bench.add_argument("--max-tokens", type=int, default=48)
+    bench.add_argument("--json", action="store_true", help="print a JSON summary last")
     args = parser.parse_args(argv)
 
     from pydantic import ValidationError
@@ -28,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
         )
+        if args.command == "bench":
+            return _bench(settings, args)
         return {"serve": _serve, "vllm": _vllm, "prepare-model": _prepare}[args.command](settings)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)
@@ -64,6 +75,43 @@ def _vllm(settings) -> int:
 
     exec_foreground(settings, asyncio.run(prepare_model(settings)))
     return 0  # not reached: the process became vLLM
+
+
+def _bench(settings, args) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from graph.prompt import Prompt
+    from serving.bench import rss_mib, run_latency
+
+    gateway = args.gateway or f"http://{settings.host}:{settings.port}/v1"
+    vllm = args.vllm or settings.local_url
+    prompt = Prompt.load(settings.prompt_file)
+    result = run_latency(
+        gateway, vllm, settings.local_served_name, prompt, args.rounds, args.max_tokens
+    )
+    result["rss_mib"] = {"gateway": rss_mib(settings.port), "vllm": rss_mib(settings.local_port)}
+    table = Table(title="railyard vs bare vLLM (same final prompt, greedy, streamed)")
+    for column in ("", "p50 ms", "p95 ms", "TTFT p50 ms", "tokens/s"):
+        table.add_column(column)
+    for name in ("railyard", "vllm"):
+        row = result[name]
+        table.add_row(
+            name,
+            *(f"{row[k]:.1f}" for k in ("p50_ms", "p95_ms", "ttft_p50_ms", "tokens_per_s")),
+        )
+    console = Console(stderr=args.json)
+    console.print(table)
+    console.print(
+        f"latency ratio p50 {result['latency_ratio_p50']:.3f} · tokens/s ratio "
+        f"{result['tokens_per_s_ratio']:.3f} · TTFT diff {result['ttft_diff_ms']:.1f} ms · "
+        f"same tokens {result['same_tokens']} · RSS MiB {result['rss_mib']}"
+    )
+    if args.json:
+        print(json.dumps(result))
+    return 0
 
 
 if __name__ == "__main__":

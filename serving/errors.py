@@ -1,12 +1,12 @@
 """railyard's errors, and how each reaches a client in OpenAI's error envelope.
 
-    RailyardError
-    ├── ConfigError           a setting or config file is wrong (named in the message); startup fails
-    └── APIError              answered to the client as {"error": {"message", "type", "code"}}
-        ├── InvalidRequest    400 invalid_request_error
-        ├── ModelNotFound     404 invalid_request_error / model_not_found
-        ├── PayloadTooLarge   413 invalid_request_error / request_too_large
-        └── UpstreamError     503 service_unavailable: no model route could answer
+RailyardError
+├── ConfigError           a setting or config file is wrong (named in the message); startup fails
+└── APIError              answered to the client as {"error": {"message", "type", "code"}}
+    ├── InvalidRequest    400 invalid_request_error
+    ├── ModelNotFound     404 invalid_request_error / model_not_found
+    ├── PayloadTooLarge   413 invalid_request_error / request_too_large
+    └── UpstreamError     503 service_unavailable: no model route could answer
 """
 
 from __future__ import annotations

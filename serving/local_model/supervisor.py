@@ -62,9 +62,6 @@ class LocalModelSupervisor:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="vllm-supervisor")
 
-    async def wait_ready(self, timeout: float) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
-
     async def stop(self) -> None:
         self._stopping = True
         self.state = "stopped"
@@ -99,7 +96,7 @@ class LocalModelSupervisor:
         self.state = "starting"
         logs = self.settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        with open(logs / "vllm.log", "ab") as out:
+        with open(logs / "vllm.log", "ab") as out:  # noqa: ASYNC230 (opened once per start)
             self._proc = await asyncio.create_subprocess_exec(
                 *command.argv,
                 env=os.environ | command.env,
@@ -134,7 +131,7 @@ class LocalModelSupervisor:
             os.killpg(proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(proc.wait(), 15)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()

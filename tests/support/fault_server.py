@@ -1,0 +1,162 @@
+"""An OpenAI-compatible server the tests own, with fault injection.
+
+Two roles:
+- `--upstream URL`: a proxy in front of the real vLLM server, so the local route can be made to
+  fail (500s, hangs, a slow first token) while its answers stay the real model's;
+- no upstream: the stand-in for OpenAI's API (which cannot be reached here). It answers
+  deterministically as `gpt-4o-mini`, counting tokens by whitespace, and railyard prices it
+  with gpt-4o-mini's real prices.
+
+Control: POST /_fault {"mode": "none|error|hang|slow_first_token", "delay_s": 5, "times": N}
+(times: how many requests the fault applies to; omitted = until reset); GET /_stats.
+Run: python -m tests.support.fault_server --port P [--upstream http://127.0.0.1:8001/v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.mode, self.delay_s, self.times = "none", 0.0, None
+        self.requests = 0
+        self.faulted = 0
+
+    def take(self) -> str:
+        """The fault for the request now arriving."""
+        self.requests += 1
+        if self.mode == "none":
+            return "none"
+        if self.times is not None:
+            if self.times <= 0:
+                return "none"
+            self.times -= 1
+        self.faulted += 1
+        return self.mode
+
+
+def build_app(upstream: str | None, model: str) -> Starlette:
+    faults = Faults()
+    client = httpx.AsyncClient(timeout=None)
+
+    async def set_fault(request: Request) -> JSONResponse:
+        body = await request.json()
+        faults.mode = body.get("mode", "none")
+        faults.delay_s = float(body.get("delay_s", 0))
+        faults.times = body.get("times")
+        return JSONResponse({"ok": True})
+
+    async def stats(request: Request) -> JSONResponse:
+        return JSONResponse({"requests": faults.requests, "faulted": faults.faulted})
+
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        fault = faults.take()
+        if fault == "error":
+            error = {"message": "injected failure", "type": "server_error", "code": None}
+            return JSONResponse({"error": error}, status_code=500)
+        if fault == "hang":
+            await asyncio.sleep(faults.delay_s)
+        first_delay = faults.delay_s if fault == "slow_first_token" else 0.0
+        if upstream:
+            return await _proxy(client, upstream, body, first_delay)
+        return _stand_in(body, model, first_delay)
+
+    async def health(request: Request) -> Response:
+        return Response(status_code=200)
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/_fault", set_fault, methods=["POST"]),
+            Route("/_stats", stats),
+            Route("/health", health),
+        ]
+    )
+
+
+async def _proxy(client: httpx.AsyncClient, upstream: str, body: dict, first_delay: float):
+    url = upstream.rstrip("/") + "/chat/completions"
+    if not body.get("stream"):
+        upstream_response = await client.post(url, json=body)
+        return Response(
+            upstream_response.content,
+            status_code=upstream_response.status_code,
+            media_type="application/json",
+        )
+
+    async def relay():
+        await asyncio.sleep(first_delay)
+        async with client.stream("POST", url, json=body) as response:
+            async for chunk in response.aiter_raw():
+                yield chunk
+
+    return StreamingResponse(relay(), media_type="text/event-stream")
+
+
+def _stand_in(body: dict, model: str, first_delay: float) -> Response:
+    messages = body.get("messages", [])
+    question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    words = f"The fallback model answers: {question}".split()
+    limit = int(body.get("max_tokens") or body.get("max_completion_tokens") or 256)
+    words = words[:limit]
+    finish = "length" if len(words) == limit else "stop"
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": len(words),
+        "total_tokens": prompt_tokens + len(words),
+    }
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model}
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": " ".join(words)}
+        choice = {"index": 0, "message": message, "finish_reason": finish}
+        return JSONResponse(
+            base | {"object": "chat.completion", "choices": [choice], "usage": usage}
+        )
+    include_usage = (body.get("stream_options") or {}).get("include_usage")
+
+    async def events():
+        await asyncio.sleep(first_delay)
+        chunk = base | {"object": "chat.completion.chunk"}
+        for i, word in enumerate(words):
+            delta = {"content": (" " if i else "") + word}
+            if i == 0:
+                delta["role"] = "assistant"
+            yield _sse(chunk | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        yield _sse(chunk | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if include_usage:
+            yield _sse(chunk | {"choices": [], "usage": usage})
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _sse(payload: dict) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream")
+    parser.add_argument("--model", default="gpt-4o-mini")
+    args = parser.parse_args()
+    app = build_app(args.upstream, args.model)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

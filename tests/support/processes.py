@@ -1,0 +1,106 @@
+"""Start and stop the real servers the tests talk to, each in its own process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This environment without railyard's or OpenAI's settings, plus `overrides`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RAILYARD_") and k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+    }
+    return env | overrides
+
+
+class Server:
+    """A child process serving HTTP on `port`; `stop()` ends its whole process group."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int, log: Path):
+        self.name, self.argv, self.env, self.port, self.log = name, argv, env, port, log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def wait(self, path: str, timeout: float) -> Server:
+        """Wait until GET `path` answers 200; fail with the log's tail if the process dies."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.tail()}")
+            try:
+                if httpx.get(self.url + path, timeout=5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not ready after {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+
+
+def fault_server(name: str, log_dir: Path, upstream: str | None = None) -> Server:
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.support.fault_server", "--port", str(port)]
+    if upstream:
+        argv += ["--upstream", upstream]
+    return Server(name, argv, clean_env(), port, log_dir / f"{name}.log")
+
+
+def railyard_serve(name: str, log_dir: Path, **settings: str) -> Server:
+    port = free_port()
+    env = clean_env(
+        RAILYARD_PORT=str(port), **{f"RAILYARD_{k.upper()}": v for k, v in settings.items()}
+    )
+    argv = [str(BIN / "railyard"), "serve"]
+    return Server(name, argv, env, port, log_dir / f"{name}.log")
