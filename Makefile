@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	$(UV) pip uninstall --python $(BIN)/python torchvision torchaudio torchcodec triton 2>/dev/null || true
 	touch $(STAMP)
 
+# Indexes the sample knowledge base on first start (when the index is empty).
+KNOWLEDGE_BASE ?= examples/knowledge-base
+
 serve: install
-	$(BIN)/railyard serve
+	RAILYARD_KNOWLEDGE_BASE='["$(KNOWLEDGE_BASE)"]' $(BIN)/railyard serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -40,6 +43,7 @@ format: install
 # Re-pin the CPU stack after changing dependencies in pyproject.toml.
 lock:
 	$(UV) pip install $(UV_FLAGS) -e ".[cpu,dev]"
+	$(UV) pip uninstall --python $(BIN)/python torchvision torchaudio torchcodec triton 2>/dev/null || true
 	{ echo "# Versions resolved and tested together on the CPU stack (python 3.11, torch 2.13.0+cpu)."; \
 	  echo "# Regenerate with: make lock"; \
 	  $(UV) pip freeze --python $(BIN)/python | grep -vE '^(railyard|torch|pip|uv)==|^-e '; } > constraints/cpu.txt

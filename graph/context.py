@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from graph.prompt import Prompt
-from graph.protocols import ChatModel
+from graph.protocols import ChatModel, Retriever
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    k: int = 4
+    """How many chunks to retrieve."""
+    min_score: float = 0.35
+    """Cosine similarity below which a chunk is not relevant; with none relevant, railyard says
+    it does not know instead of calling the model on an empty context."""
+    strong_score: float = 0.65
+    """A question naming a term the knowledge base never mentions (a place, product or thing
+    it does not cover) is answered only if some chunk matches at least this well."""
+    context_chunks: int = 3
+    """How many of the relevant chunks go into the prompt."""
+    extractive: Literal["fallback", "never", "always"] = "fallback"
+    """When to answer with the best retrieved sentence instead of the model's text: when the
+    model's text is not supported by the context (fallback), never, or always."""
 
 
 @dataclass(frozen=True)
@@ -14,3 +32,6 @@ class Context:
     """Answers prompts; the LiteLLM router (local vLLM first, fallback second) in production."""
     prompt: Prompt
     """The versioned answer prompt."""
+    retriever: Retriever | None = None
+    """The knowledge base; None answers from the model alone."""
+    retrieval: RetrievalSettings = RetrievalSettings()

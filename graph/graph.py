@@ -1,4 +1,5 @@
-"""Wiring of the request graph. Retrieval and rails insert their nodes between these edges."""
+"""Wiring of the request graph: retrieve → generate (or no_answer) → respond. Rails insert
+their nodes before retrieve and after generate without rewiring the rest."""
 
 from __future__ import annotations
 
@@ -12,15 +13,26 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graph.context import Context
 from graph.nodes.generate import generate
+from graph.nodes.no_answer import no_answer
 from graph.nodes.respond import respond
+from graph.nodes.retrieve import after_retrieve, retrieve
 from graph.state import InputState, State
 
 
-def compile_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+def compile_graph(
+    checkpointer: BaseCheckpointSaver | None = None, *, with_retrieval: bool = True
+) -> CompiledStateGraph:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node(generate)
     builder.add_node(respond)
-    builder.add_edge(START, "generate")
+    if with_retrieval:
+        builder.add_node(retrieve)
+        builder.add_node(no_answer)
+        builder.add_edge(START, "retrieve")
+        builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "no_answer"])
+        builder.add_edge("no_answer", "respond")
+    else:
+        builder.add_edge(START, "generate")
     builder.add_edge("generate", "respond")
     builder.add_edge("respond", END)
     return builder.compile(checkpointer=checkpointer, name="railyard")
@@ -57,4 +69,5 @@ class RequestGraph:
 
 
 def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> RequestGraph:
-    return RequestGraph(compile_graph(checkpointer), context)
+    compiled = compile_graph(checkpointer, with_retrieval=context.retriever is not None)
+    return RequestGraph(compiled, context)

@@ -1,4 +1,5 @@
-"""Versioned prompt files: load one and turn a conversation into the messages sent to a model."""
+"""Versioned prompt files: load one and turn a conversation (and retrieved passages) into the
+messages sent to a model."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, PositiveInt
 
 
 class _Example(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context: str = ""
     question: str
     answer: str
 
@@ -21,6 +25,8 @@ class _PromptFile(BaseModel):
     version: PositiveInt
     description: str = ""
     system: str
+    context_template: str = "Context ({source}):\n{text}"
+    no_context_answer: str = "I don't know."
     examples: list[_Example] = []
     stop: list[str] = []
 
@@ -30,7 +36,9 @@ class Prompt:
     id: str
     version: int
     system: str
-    examples: tuple[tuple[str, str], ...]
+    context_template: str
+    no_context_answer: str
+    examples: tuple[_Example, ...]
     stop: tuple[str, ...]
 
     @property
@@ -44,20 +52,33 @@ class Prompt:
             id=spec.id,
             version=spec.version,
             system=spec.system.strip(),
-            examples=tuple((e.question, e.answer) for e in spec.examples),
+            context_template=spec.context_template,
+            no_context_answer=spec.no_context_answer.strip(),
+            examples=tuple(spec.examples),
             stop=tuple(spec.stop),
         )
 
-    def render(self, conversation: list[dict[str, str]]) -> list[dict[str, str]]:
-        """Our system text and examples first; the client's system text joins ours."""
+    def render(
+        self, conversation: list[dict[str, str]], passages: list[dict] | None = None
+    ) -> list[dict[str, str]]:
+        """Instructions, then examples, then the passages, then the conversation. Without
+        passages, the examples' contexts are left out too, so the pattern stays consistent."""
         client_system = [m["content"] for m in conversation if m["role"] in ("system", "developer")]
-        system = "\n\n".join([self.system, *client_system])
-        messages = [{"role": "system", "content": system}]
-        for question, answer in self.examples:
+        messages = [{"role": "system", "content": "\n\n".join([self.system, *client_system])}]
+        for example in self.examples:
+            if passages and example.context:
+                text = self.context_template.format(source="handbook", text=example.context)
+                messages.append({"role": "system", "content": text})
             messages += [
-                {"role": "user", "content": question},
-                {"role": "assistant", "content": answer},
+                {"role": "user", "content": example.question},
+                {"role": "assistant", "content": example.answer},
             ]
+        if passages:
+            context = "\n\n".join(
+                self.context_template.format(source=p["source"], text=p["text"].strip())
+                for p in passages
+            )
+            messages.append({"role": "system", "content": context})
         messages += [m for m in conversation if m["role"] in ("user", "assistant")]
         return messages
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -60,3 +60,28 @@ class ChatModel(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
         """Yield text deltas as they arrive, then one final `Generation`."""
         ...
+
+
+class Passage(Protocol):
+    """A retrieved chunk."""
+
+    chunk_id: str
+    source: str
+    heading: str
+    text: str
+    score: float | None
+
+
+class Retrieval(Protocol):
+    hits: Sequence[Passage]
+    """Best first; `score` is the cosine similarity of the chunk to the query."""
+    index_version: int
+    unknown_terms: Sequence[str]
+    """Terms of the query that the knowledge base never mentions."""
+
+
+class Retriever(Protocol):
+    """Searches the knowledge base (hybrid Milvus search in production). Synchronous: nodes
+    call it in a worker thread."""
+
+    def search(self, query: str, k: int = 5) -> Retrieval: ...

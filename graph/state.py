@@ -37,6 +37,14 @@ class InputState(TypedDict):
 
 
 class State(InputState, total=False):
+    passages: list[dict[str, Any]]
+    """Relevant retrieved chunks, best first: {chunk_id, source, heading, text, score}."""
+    index_version: int
+    """Version of the index the passages came from."""
+    streamed: bool
+    """True when generate already sent its text to the client as it arrived."""
+    answer_mode: str
+    """How the answer was made: generated | extractive | no_context."""
     prompt_version: str
     """Id and version of the prompt that produced the answer, e.g. `answer@v1`."""
     generation: dict[str, Any]

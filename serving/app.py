@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -13,11 +14,14 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
-from graph.context import Context
+from graph.context import Context, RetrievalSettings
 from graph.prompt import Prompt
+from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.serving import ChatService
 from serving.errors import APIError, error_body
+from serving.knowledge import KnowledgeBase
+from serving.local_model.command import prompt_style
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
 from serving.router.router import RouterChatModel
@@ -31,6 +35,13 @@ def create_app(settings: Settings) -> FastAPI:
     # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
     chat_model = RouterChatModel(settings)
     prompt = Prompt.load(settings.prompt_file)
+    knowledge = KnowledgeBase(settings)
+    retrieval = RetrievalSettings(
+        k=settings.retrieval_k,
+        min_score=settings.retrieval_min_score,
+        context_chunks=settings.retrieval_context_chunks,
+        extractive=extractive_policy(settings),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,25 +51,43 @@ def create_app(settings: Settings) -> FastAPI:
             supervisor = LocalModelSupervisor(settings)
             supervisor.start()
         app.state.supervisor = supervisor
+        await knowledge.warm_up()
+        seeding = asyncio.create_task(knowledge.seed()) if knowledge.needs_seed() else None
         checkpoints = str(settings.data_dir / "checkpoints.sqlite")
         async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
-            request_graph = graph.build(Context(chat_model=chat_model, prompt=prompt), saver)
-            app.state.chat = ChatService(request_graph, settings)
+            context = Context(
+                chat_model=chat_model,
+                prompt=prompt,
+                retriever=knowledge.retriever,
+                retrieval=retrieval,
+            )
+            app.state.chat = ChatService(graph.build(context, saver), settings)
             try:
                 yield
             finally:
+                if seeding is not None:
+                    seeding.cancel()
                 if supervisor is not None:
                     await supervisor.stop()
+                knowledge.close()
 
     app = FastAPI(title="railyard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.chat_model = chat_model
+    app.state.knowledge = knowledge
     app.state.chat = None
     app.include_router(chat_router)
     app.include_router(system_router)
+    app.include_router(admin_router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def extractive_policy(settings: Settings) -> str:
+    if settings.retrieval_extractive != "auto":
+        return settings.retrieval_extractive
+    return "always" if prompt_style(settings) == "completion" else "fallback"
 
 
 def _install_error_handlers(app: FastAPI) -> None:

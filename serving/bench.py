@@ -92,11 +92,12 @@ def run_latency(
     return summary
 
 
-def rss_mib(port: int) -> float | None:
-    """Resident memory of the process tree listening on `port` (MiB)."""
+def rss_mib(port: int, *, tree: bool) -> float | None:
+    """Resident memory of the process listening on `port` (with its children if `tree`), MiB.
+    The gateway is measured alone: the vLLM it supervises is its child."""
     for conn in psutil.net_connections("tcp"):
         if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN" and conn.pid:
             root = psutil.Process(conn.pid)
-            procs = [root, *root.children(recursive=True)]
+            procs = [root, *root.children(recursive=True)] if tree else [root]
             return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
     return None

@@ -21,12 +21,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("vllm", help="run the local vLLM server alone, in the foreground")
     commands.add_parser("prepare-model", help="convert the packaged local model (once)")
-    bench = commands.add_parser("bench", help="measure railyard against the bare vLLM server")
+    bench = commands.add_parser("bench", help="measure railyard against the bare components")
+    bench.add_argument("what", nargs="?", choices=["gateway", "ingest"], default="gateway")
+    bench.add_argument("--corpus", default="examples/knowledge-base", help="bench ingest corpus")
+    bench.add_argument("--sizes", default="10000,100000", help="bench ingest: index sizes")
     bench.add_argument("--gateway", help="railyard base URL (default: from settings)")
     bench.add_argument("--vllm", help="vLLM base URL (default: RAILYARD_LOCAL_BASE_URL or port)")
     bench.add_argument("--rounds", type=int, default=3, help="passes over the question set")
     bench.add_argument("--max-tokens", type=int, default=48)
     bench.add_argument("--json", action="store_true", help="print a JSON summary last")
+    ingest = commands.add_parser("ingest", help="index documents").add_subparsers(
+        dest="ingest_command", required=True
+    )
+    ingest_run = ingest.add_parser("run", help="ingest files or folders once")
+    ingest_run.add_argument("paths", nargs="+")
+    ingest_run.add_argument("--json", action="store_true", help="print the summary as JSON last")
+    ingest_watch = ingest.add_parser("watch", help="re-ingest a folder when its files change")
+    ingest_watch.add_argument("path")
+    ingest_schedule = ingest.add_parser("schedule", help="ingest a folder on a cron schedule")
+    ingest_schedule.add_argument("path")
+    ingest_schedule.add_argument("--cron", required=True, help='e.g. "0 2 * * *"')
+    ingest_schedule.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Asia/Taipei")
+    evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
+    evaluate.add_argument("what", choices=["retrieval", "answers"])
+    evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
+    evaluate.add_argument("--corpus", default="../shared/corpora/18f-handbook")
+    evaluate.add_argument(
+        "--variants", default="never,fallback,always",
+        help="answer variants: extractive never / as fallback / always",
+    )  # fmt: skip
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
     args = parser.parse_args(argv)
 
     from pydantic import ValidationError
@@ -39,12 +63,54 @@ def main(argv: list[str] | None = None) -> int:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
         )
+        for noisy in ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            # One line per upstream call is noise at INFO; they still log warnings and errors.
+            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
         if args.command == "bench":
             return _bench(settings, args)
+        if args.command == "ingest":
+            return _ingest(settings, args)
+        if args.command == "eval":
+            return _eval(settings, args)
         return {"serve": _serve, "vllm": _vllm, "prepare-model": _prepare}[args.command](settings)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)
         return 2
+
+
+def _ingest(settings, args) -> int:
+    from serving import ingest_commands
+
+    if args.ingest_command == "run":
+        return ingest_commands.run(settings, args.paths, args.json)
+    if args.ingest_command == "watch":
+        return ingest_commands.watch(settings, args.path)
+    return ingest_commands.schedule(settings, args.path, args.cron, args.tz)
+
+
+def _eval(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    from serving import evaluate
+
+    qa = evaluate.load_qa(Path(args.qa))
+    corpus = Path(args.corpus)
+    if not corpus.exists():
+        print(f"railyard eval: corpus {corpus} does not exist", file=sys.stderr)
+        return 2
+    if args.what == "retrieval":
+        report = evaluate.retrieval(settings, qa, corpus)
+    else:
+        variants = args.variants.split(",")
+        report = asyncio.run(evaluate.answers(settings, qa, corpus, variants))
+    Console(stderr=args.json).print(Pretty(report))
+    if args.json:
+        print(json.dumps(report))
+    return 0
 
 
 def _serve(settings) -> int:
@@ -80,6 +146,21 @@ def _vllm(settings) -> int:
 def _bench(settings, args) -> int:
     import json
 
+    if args.what == "ingest":
+        from pathlib import Path
+
+        from rich.console import Console
+        from rich.pretty import Pretty
+
+        from serving.bench_ingest import run
+
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        report = run(Path(args.corpus), sizes)
+        Console(stderr=args.json).print(Pretty(report))
+        if args.json:
+            print(json.dumps(report))
+        return 0
+
     from rich.console import Console
     from rich.table import Table
 
@@ -92,7 +173,10 @@ def _bench(settings, args) -> int:
     result = run_latency(
         gateway, vllm, settings.local_served_name, prompt, args.rounds, args.max_tokens
     )
-    result["rss_mib"] = {"gateway": rss_mib(settings.port), "vllm": rss_mib(settings.local_port)}
+    result["rss_mib"] = {
+        "gateway": rss_mib(settings.port, tree=False),
+        "vllm": rss_mib(settings.local_port, tree=True),
+    }
     table = Table(title="railyard vs bare vLLM (same final prompt, greedy, streamed)")
     for column in ("", "p50 ms", "p95 ms", "TTFT p50 ms", "tokens/s"):
         table.add_column(column)

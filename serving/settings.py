@@ -96,6 +96,27 @@ class Settings(BaseSettings):
     milvus_uri: str | None = Field(
         None, description="URI of a Milvus server; default the embedded milvus-lite."
     )
+    knowledge_base: list[Path] = Field(
+        default_factory=list,
+        description="Folders `serve` indexes at start when the index is empty (make serve: "
+        "examples/knowledge-base).",
+    )
+    retrieval_k: int = Field(4, ge=1, le=50, description="Chunks retrieved per question.")
+    retrieval_min_score: float = Field(
+        0.35,
+        ge=-1,
+        le=1,
+        description="Cosine similarity below which a chunk is not relevant; with none relevant "
+        "the answer is 'I don't know' and no model is called.",
+    )
+    retrieval_context_chunks: int = Field(3, ge=1, description="Chunks put into the prompt.")
+    retrieval_extractive: Literal["auto", "fallback", "never", "always"] = Field(
+        "auto",
+        description="Answer with the best retrieved sentence when the model's text is not "
+        "supported by the context (fallback), never, or always (no model call). 'auto': always "
+        "for the packaged 270M base model, where it measured best (evals/README.md), fallback "
+        "for other models.",
+    )
 
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body accepted (413 above)."

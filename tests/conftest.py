@@ -16,7 +16,9 @@ import openai
 import pytest
 import yaml
 
+from ingest.embedder import MiniLMEmbedder
 from serving import offline
+from tests.support.knowledge import write_corpus
 from tests.support.processes import ROOT, Server, fault_server, free_port, railyard_serve
 
 offline.apply_defaults()
@@ -45,6 +47,23 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("railyard")
 
 
+# A question the test knowledge base answers (tests/support/knowledge.py).
+KB_QUESTION = [
+    {"role": "user", "content": "How much sick leave do employees earn every pay period?"}
+]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbedder:
+    """The real all-MiniLM-L6-v2, loaded once for the session."""
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def knowledge_base(run_dir: Path) -> Path:
+    return write_corpus(run_dir / "knowledge-base")
+
+
 @pytest.fixture(scope="session")
 def fallback_server(run_dir: Path):
     server = fault_server("fallback", run_dir / "logs").start().wait("/health", 60)
@@ -53,7 +72,7 @@ def fallback_server(run_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def gateway(run_dir: Path, fallback_server: Server):
+def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
     local_port = free_port()
     server = railyard_serve(
         "gateway",
@@ -63,8 +82,13 @@ def gateway(run_dir: Path, fallback_server: Server):
         local_port=str(local_port),
         fallback_base_url=fallback_server.url + "/v1",
         openai_api_key="sk-test-fallback",
+        knowledge_base=f'["{knowledge_base}"]',
+        # The model's own text reaches the client, so sampling parameters can be checked;
+        # the extractive fallback is tested on the graph (tests/graph).
+        retrieval_extractive="never",
     )
     server.local_port = local_port
+    server.data_dir = run_dir / "gateway"
     server.start()
     try:
         # First run converts the model (~1.5 min) and vLLM starts (~1-2 min).
@@ -98,7 +122,9 @@ def fault_policy_file(run_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def faulty_gateway(run_dir: Path, local_proxy: Server, fallback_server: Server, fault_policy_file):
+def faulty_gateway(
+    run_dir: Path, local_proxy: Server, fallback_server: Server, fault_policy_file, knowledge_base
+):
     server = railyard_serve(
         "faulty-gateway",
         run_dir / "logs",
@@ -107,6 +133,8 @@ def faulty_gateway(run_dir: Path, local_proxy: Server, fallback_server: Server, 
         routing_policy=str(fault_policy_file),
         fallback_base_url=fallback_server.url + "/v1",
         openai_api_key="sk-test-fallback",
+        knowledge_base=f'["{knowledge_base}"]',
+        retrieval_extractive="never",
     )
     server.start().wait("/readyz", 120)
     yield server

@@ -16,8 +16,12 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("generate")
     prompt = runtime.context.prompt
     params = state["params"]
+    passages = state.get("passages") or []
+    if passages and runtime.context.retrieval.extractive == "always":
+        return _skipped(timer, prompt.version_id)
+    context_chunks = runtime.context.retrieval.context_chunks
     request = ChatRequest(
-        messages=prompt.render(state["messages"]),
+        messages=prompt.render(state["messages"], passages[:context_chunks]),
         max_tokens=params["max_tokens"],
         temperature=params.get("temperature", 0.0),
         top_p=params.get("top_p"),
@@ -25,12 +29,14 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         user=params.get("user"),
         request_id=state["trace_id"],
     )
+    # With retrieved context the answer is checked against it before anything is sent.
+    live = not passages
     generation: Generation | None = None
     trim = _Trim()
     async for item in runtime.context.chat_model.stream(request):
         if isinstance(item, Generation):
             generation = item
-        elif text := trim.feed(item):
+        elif (text := trim.feed(item)) and live:
             runtime.stream_writer({"delta": text})
     assert generation is not None, "a ChatModel stream must end with a Generation"
     span = timer.span(
@@ -48,7 +54,23 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     return {
         "generation": dataclasses.asdict(generation),
         "prompt_version": prompt.version_id,
+        "streamed": live,
         "spans": [span],
+    }
+
+
+def _skipped(timer: SpanTimer, prompt_version: str) -> dict:
+    """The answer will be the best retrieved sentence: no model is asked."""
+    generation = {
+        "text": "", "finish_reason": "stop", "route": "local", "model": "none",
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0}, "cost_usd": 0.0,
+        "latency_s": 0.0, "ttft_s": None, "fallback_reasons": [],
+    }  # fmt: skip
+    return {
+        "generation": generation,
+        "prompt_version": prompt_version,
+        "streamed": False,
+        "spans": [timer.span(skipped="extractive answer")],
     }
 
 

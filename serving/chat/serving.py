@@ -82,7 +82,7 @@ class ChatService:
             choices=[
                 Choice(
                     message=ResponseMessage(content=state["answer"]),
-                    finish_reason=generation["finish_reason"],
+                    finish_reason=_finish_reason(state),
                 )
             ],
             usage=_usage(generation),
@@ -114,7 +114,7 @@ class ChatService:
                 yield chunk(DeltaMessage(content=value))
                 continue
             info = _railyard_info(value)
-            finish = value["generation"]["finish_reason"]
+            finish = _finish_reason(value)
             if include_usage:
                 yield chunk(DeltaMessage(), finish)
                 yield chunk(None, usage=_usage(value["generation"]), railyard=info)
@@ -124,6 +124,13 @@ class ChatService:
 
 def new_trace_id() -> str:
     return uuid.uuid4().hex
+
+
+def _finish_reason(state: dict[str, Any]) -> str:
+    """An answer railyard chose (extractive, no context) ends by choice, not by length."""
+    if state.get("answer_mode", "generated") != "generated":
+        return "stop"
+    return state["generation"]["finish_reason"]
 
 
 def _usage(generation: dict[str, Any]) -> UsageInfo:
@@ -143,4 +150,5 @@ def _railyard_info(state: dict[str, Any]) -> RailyardInfo:
         rails=state.get("rails", []),
         cost_usd=state["generation"]["cost_usd"],
         prompt_version=state["prompt_version"],
+        answer_mode=state.get("answer_mode", "generated"),
     )

@@ -28,6 +28,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks = {
         "graph": getattr(request.app.state, "chat", None) is not None,
+        "vector_store": request.app.state.knowledge.ready(),
         "local_model": await request.app.state.chat_model.local_health(),
     }
     ready = all(checks.values())

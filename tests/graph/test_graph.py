@@ -39,7 +39,7 @@ async def test_runs_generate_then_respond_with_spans(request_graph):
     state = await request_graph.run(question("trace-1"))
     assert state["answer"] and state["answer"] == state["answer"].strip()
     assert state["route"] == "local"
-    assert state["prompt_version"] == "answer@v1"
+    assert state["prompt_version"] == Prompt.load(DEFAULT_PROMPT).version_id
     assert [span["name"] for span in state["spans"]] == ["generate", "respond"]
     generate = state["spans"][0]["attributes"]
     assert generate["route"] == "local"

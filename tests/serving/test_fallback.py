@@ -12,8 +12,9 @@ import pytest
 
 from serving.router.policy import RoutingPolicy
 from tests.conftest import FAULT_POLICY, set_fault, stats
+from tests.conftest import KB_QUESTION as QUESTION
+from tests.support.streams import stream_chat
 
-QUESTION = [{"role": "user", "content": "What color is the sky on a clear day?"}]
 LOCAL_IN, LOCAL_OUT = RoutingPolicy.model_validate(FAULT_POLICY).local.price.per_token()
 GPT_4O_MINI_IN, GPT_4O_MINI_OUT = 0.15e-6, 0.60e-6  # OpenAI's list price per token
 
@@ -84,16 +85,7 @@ def test_local_slow_falls_back_after_the_timeout(healthy_local, faulty_client, l
 
 def test_stream_stalled_before_first_token_falls_back(healthy_local, faulty_client, local_proxy):
     set_fault(local_proxy, "slow_first_token", delay_s=30, times=1)
-    chunks = list(
-        faulty_client.chat.completions.create(
-            model="railyard",
-            messages=QUESTION,
-            max_tokens=16,
-            stream=True,
-            stream_options={"include_usage": True},
-        )
-    )
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    chunks, text = stream_chat(faulty_client, QUESTION, max_tokens=16)
     assert text.startswith("The fallback model answers:")
     info = chunks[-1].model_extra["railyard"]
     assert info["route"] == "fallback"

@@ -12,7 +12,7 @@ import openai
 import psutil
 import pytest
 
-QUESTION = [{"role": "user", "content": "What color is grass?"}]
+from tests.conftest import KB_QUESTION as QUESTION
 
 
 def vllm_process(gateway) -> psutil.Process:

@@ -1,0 +1,1 @@
+"""The ingestion graph's nodes, one module each: load → clean → chunk → embed → index."""

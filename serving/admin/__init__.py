@@ -1,0 +1,1 @@
+"""POST /v1/admin/ingest: run ingestion inside the server, which owns the index."""
