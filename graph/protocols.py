@@ -54,6 +54,15 @@ class Generation:
         return (self.latency_s - self.ttft_s) / (self.usage.completion_tokens - 1)
 
 
+def no_generation(text: str = "") -> dict:
+    """A generation (as stored in state) for an answer no model was asked for: costs nothing."""
+    usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    return {
+        "text": text, "finish_reason": "stop", "route": "local", "model": "none", "usage": usage,
+        "cost_usd": 0.0, "latency_s": 0.0, "ttft_s": None, "fallback_reasons": [],
+    }  # fmt: skip
+
+
 class ChatModel(Protocol):
     """A chat model with fallback behind it (the LiteLLM router in production)."""
 

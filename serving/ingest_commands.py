@@ -1,7 +1,8 @@
 """`railyard ingest run | watch | schedule`.
 
-milvus-lite's data dir has one owner process. When `railyard serve` owns it, these commands
-hand each run to the server (POST /v1/admin/ingest) instead of fighting it for the lock.
+milvus-lite's data dir has one owner process. When `railyard serve` owns it (the index cannot be
+opened and the server answers), these commands hand each run to the server
+(POST /v1/admin/ingest) instead of fighting it for the lock.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from rich.table import Table
 from serving.settings import Settings
 
 
-def _locked(exc: BaseException) -> bool:
-    while exc is not None:
-        if type(exc).__name__ == "DataDirLockedError":
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _server_owns_index(settings: Settings) -> bool:
+    """milvus-lite logs its DataDirLockedError and pymilvus raises a bare "Open local milvus
+    failed", so ownership is told by a railyard server answering on the configured port."""
+    if settings.milvus_uri is not None:
+        return False
+    try:
+        url = f"http://{settings.host}:{settings.port}/healthz"
+        return httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
@@ -35,8 +40,8 @@ def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
 
     try:
         ingestor = Ingestor(ingest_config(settings))
-    except Exception as e:
-        if not _locked(e):
+    except Exception:
+        if not _server_owns_index(settings):
             raise
         url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
         console.print(f"the running server owns the index; ingesting through {url}")

@@ -7,7 +7,7 @@ import dataclasses
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.protocols import ChatRequest, Generation
+from graph.protocols import ChatRequest, Generation, no_generation
 from graph.state import State
 from graph.tracing import SpanTimer
 
@@ -30,7 +30,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         request_id=state["trace_id"],
     )
     # With retrieved context the answer is checked against it before anything is sent.
-    live = not passages
+    live = not passages or runtime.context.retrieval.extractive == "never"
     generation: Generation | None = None
     trim = _Trim()
     async for item in runtime.context.chat_model.stream(request):
@@ -61,13 +61,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
 
 def _skipped(timer: SpanTimer, prompt_version: str) -> dict:
     """The answer will be the best retrieved sentence: no model is asked."""
-    generation = {
-        "text": "", "finish_reason": "stop", "route": "local", "model": "none",
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0}, "cost_usd": 0.0,
-        "latency_s": 0.0, "ttft_s": None, "fallback_reasons": [],
-    }  # fmt: skip
     return {
-        "generation": generation,
+        "generation": no_generation(),
         "prompt_version": prompt_version,
         "streamed": False,
         "spans": [timer.span(skipped="extractive answer")],
