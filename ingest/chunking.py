@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 
 from ingest.documents import Chunk, CleanDocument
 
+CHUNKER_VERSION = 2
+"""Bump when chunking changes what it produces (2: token counts without padding)."""
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 

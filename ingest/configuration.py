@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.chunking import CHUNKER_VERSION
 from ingest.cleaning import CLEANING_VERSION
 
 
@@ -23,7 +24,7 @@ class IngestConfig:
     def fingerprint(self, embedding_model: str) -> str:
         """What a document's chunks depend on besides its content: when this changes, every
         document is processed again."""
-        chunking = f"chunk{self.chunk_tokens}/{self.chunk_overlap}"
+        chunking = f"chunk{CHUNKER_VERSION}:{self.chunk_tokens}/{self.chunk_overlap}"
         return f"clean{CLEANING_VERSION}-{chunking}-{embedding_model}"
 
     @property

@@ -43,5 +43,9 @@ class MiniLMEmbedder:
         return vectors.tolist()
 
     def count_tokens(self, text: str) -> int:
-        # The fast tokenizer's backend counts without the over-length warning.
-        return len(self.model.tokenizer.backend_tokenizer.encode(text, add_special_tokens=False))
+        # Padding and truncation are set explicitly: sentence-transformers leaves them switched
+        # on in the shared tokenizer, which made counts depend on what ran before.
+        encoded = self.model.tokenizer(
+            text, add_special_tokens=False, padding=False, truncation=False, verbose=False
+        )
+        return len(encoded["input_ids"])
