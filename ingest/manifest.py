@@ -76,20 +76,21 @@ class Manifest:
         rows = self.db.execute(query + (" WHERE root=?" if root else ""), (root,) if root else ())
         return {(r, s): DocRecord(r, s, h, json.loads(ids)) for r, s, h, ids in rows}
 
+    def _union(self, query: str) -> set[str]:
+        """The union of the JSON lists a one-column query returns."""
+        items: set[str] = set()
+        for (value,) in self.db.execute(query):
+            items.update(json.loads(value))
+        return items
+
     @_locked
     def live_chunk_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for (chunk_ids,) in self.db.execute("SELECT chunk_ids FROM documents"):
-            ids.update(json.loads(chunk_ids))
-        return ids
+        return self._union("SELECT chunk_ids FROM documents")
 
     @_locked
     def vocabulary(self) -> set[str]:
         """Every term any live document mentions."""
-        vocabulary: set[str] = set()
-        for (terms,) in self.db.execute("SELECT terms FROM documents WHERE terms IS NOT NULL"):
-            vocabulary.update(json.loads(terms))
-        return vocabulary
+        return self._union("SELECT terms FROM documents WHERE terms IS NOT NULL")
 
     @_locked
     def mark_pending(self, run_id: str, chunk_ids: list[str]) -> None:
@@ -99,13 +100,10 @@ class Manifest:
     @_locked
     def leftovers(self) -> list[str]:
         """Rows written by runs that never committed, and rows replaced but not yet deleted."""
-        live = self.live_chunk_ids()
-        ids: set[str] = set()
-        for (chunk_ids,) in self.db.execute("SELECT chunk_ids FROM pending"):
-            ids.update(json.loads(chunk_ids))
-        for (chunk_ids,) in self.db.execute("SELECT chunk_ids FROM garbage"):
-            ids.update(json.loads(chunk_ids))
-        return sorted(ids - live)
+        written = self._union(
+            "SELECT chunk_ids FROM pending UNION ALL SELECT chunk_ids FROM garbage"
+        )
+        return sorted(written - self.live_chunk_ids())
 
     @_locked
     def clear_leftovers(self) -> None:

@@ -14,14 +14,13 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
-from graph.context import Context, RetrievalSettings
+from graph.context import Context
 from graph.prompt import Prompt
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.serving import ChatService
 from serving.errors import APIError, error_body
-from serving.knowledge import KnowledgeBase
-from serving.local_model.command import prompt_style
+from serving.knowledge import KnowledgeBase, retrieval_settings
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
 from serving.router.router import RouterChatModel
@@ -36,12 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     chat_model = RouterChatModel(settings)
     prompt = Prompt.load(settings.prompt_file)
     knowledge = KnowledgeBase(settings)
-    retrieval = RetrievalSettings(
-        k=settings.retrieval_k,
-        min_score=settings.retrieval_min_score,
-        context_chunks=settings.retrieval_context_chunks,
-        extractive=extractive_policy(settings),
-    )
+    retrieval = retrieval_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,12 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
-
-
-def extractive_policy(settings: Settings) -> str:
-    if settings.retrieval_extractive != "auto":
-        return settings.retrieval_extractive
-    return "always" if prompt_style(settings) == "completion" else "fallback"
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
+from serving.knowledge import retrieval_settings
 from serving.settings import Settings
 
 REFUSAL = "i don't know"
@@ -54,22 +55,10 @@ def retrieval(settings: Settings, qa: list[dict], corpus: Path, k: int = 5) -> d
                 "p50_ms": statistics.median(latencies) * 1000,
             }
         report["top_score"] = _top_scores(retriever, qa)
-        report["refusal_gate"] = _gate(retriever, qa, _retrieval_settings(settings))
+        report["refusal_gate"] = _gate(retriever, qa, retrieval_settings(settings))
         return report
     finally:
         ingestor.close()
-
-
-def _retrieval_settings(settings: Settings):
-    from graph.context import RetrievalSettings
-    from serving.app import extractive_policy
-
-    return RetrievalSettings(
-        k=settings.retrieval_k,
-        min_score=settings.retrieval_min_score,
-        context_chunks=settings.retrieval_context_chunks,
-        extractive=extractive_policy(settings),
-    )
 
 
 def _gate(retriever: HybridRetriever, qa: list[dict], gate) -> dict:
@@ -111,7 +100,7 @@ async def answers(settings: Settings, qa: list[dict], corpus: Path, variants: li
             chat_model=RouterChatModel(settings),
             prompt=Prompt.load(settings.prompt_file),
             retriever=HybridRetriever(ingestor.store, ingestor.manifest, ingestor.embedder),
-            retrieval=_retrieval_settings(settings),
+            retrieval=retrieval_settings(settings),
         )
         report: dict = {"prompt_version": base.prompt.version_id}
         for variant in variants:

@@ -7,12 +7,28 @@ import asyncio
 import logging
 from pathlib import Path
 
+from graph.context import RetrievalSettings
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
+from serving.local_model.command import prompt_style
 from serving.settings import Settings
 
 log = logging.getLogger("railyard.ingest")
+
+
+def retrieval_settings(settings: Settings) -> RetrievalSettings:
+    """Retrieval knobs for the graph. Extractive 'auto' is 'always' for the packaged base model
+    (it measured best there) and 'fallback' for other models."""
+    extractive = settings.retrieval_extractive
+    if extractive == "auto":
+        extractive = "always" if prompt_style(settings) == "completion" else "fallback"
+    return RetrievalSettings(
+        k=settings.retrieval_k,
+        min_score=settings.retrieval_min_score,
+        context_chunks=settings.retrieval_context_chunks,
+        extractive=extractive,
+    )
 
 
 def ingest_config(settings: Settings) -> IngestConfig:

@@ -35,15 +35,15 @@ def index(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
         for (root, source), doc in docs.items()
     ]  # fmt: skip
     previous = state["previous"]
-    replaced = [
-        chunk_id
-        for record, _, _ in upserts
-        for chunk_id in previous.get(
-            f"{record.root}\0{record.source}", DocRecord("", "", "", [])
-        ).chunk_ids
-        if chunk_id not in set(record.chunk_ids)
-    ]
-    replaced += [chunk_id for record in state["deleted"] for chunk_id in record.chunk_ids]
+    replaced: list[str] = []
+    for record, _, _ in upserts:
+        old = previous.get(f"{record.root}\0{record.source}")
+        if old:
+            # Same content reprocessed keeps its ids (they include the content hash).
+            kept = set(record.chunk_ids)
+            replaced += [chunk_id for chunk_id in old.chunk_ids if chunk_id not in kept]
+    for record in state["deleted"]:
+        replaced += record.chunk_ids
 
     if embedded:
         manifest.mark_pending(state["run_id"], [e.chunk.id for e in embedded])
