@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graph.prompt import Prompt
-from graph.protocols import ChatModel, Retriever
+from graph.protocols import ChatModel, Rails, Retriever
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,5 @@ class Context:
     retriever: Retriever | None = None
     """The knowledge base; None answers from the model alone."""
     retrieval: RetrievalSettings = RetrievalSettings()
+    rails: Rails | None = None
+    """Input, retrieved-content and output guardrails; None runs the graph unguarded."""

@@ -1,5 +1,6 @@
-"""Wiring of the request graph: retrieve → generate (or no_answer) → respond. Rails insert
-their nodes before retrieve and after generate without rewiring the rest."""
+"""Wiring of the request graph. Unguarded: retrieve → generate (or no_answer) → respond. With
+rails, input_rails runs beside retrieve (its latency hides behind retrieval's), gate joins
+them and routes to refuse, no_answer or generate, and output_rails checks what respond settled."""
 
 from __future__ import annotations
 
@@ -12,29 +13,58 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graph.context import Context
+from graph.nodes.gate import gate
 from graph.nodes.generate import generate
+from graph.nodes.input_rails import input_rails
 from graph.nodes.no_answer import no_answer
+from graph.nodes.output_rails import output_rails
+from graph.nodes.refuse import refuse
 from graph.nodes.respond import respond
 from graph.nodes.retrieve import after_retrieve, retrieve
 from graph.state import InputState, State
 
 
+def after_input(state: State) -> str:
+    return "refuse" if state.get("blocked") else "generate"
+
+
 def compile_graph(
-    checkpointer: BaseCheckpointSaver | None = None, *, with_retrieval: bool = True
+    checkpointer: BaseCheckpointSaver | None = None,
+    *,
+    with_retrieval: bool = True,
+    with_rails: bool = False,
 ) -> CompiledStateGraph:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node(generate)
     builder.add_node(respond)
+    builder.add_edge("generate", "respond")
     if with_retrieval:
         builder.add_node(retrieve)
         builder.add_node(no_answer)
-        builder.add_edge(START, "retrieve")
-        builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "no_answer"])
         builder.add_edge("no_answer", "respond")
+    if with_rails:
+        builder.add_node(input_rails)
+        builder.add_node(gate)
+        builder.add_node(refuse)
+        builder.add_node(output_rails)
+        starts = ["input_rails", "retrieve"] if with_retrieval else ["input_rails"]
+        for node in starts:
+            builder.add_edge(START, node)
+        builder.add_edge(starts, "gate")
+        if with_retrieval:
+            builder.add_conditional_edges("gate", after_retrieve, ["refuse", "generate", "no_answer"])
+        else:
+            builder.add_conditional_edges("gate", after_input, ["refuse", "generate"])
+        builder.add_edge("refuse", END)
+        builder.add_edge("respond", "output_rails")
+        builder.add_edge("output_rails", END)
     else:
-        builder.add_edge(START, "generate")
-    builder.add_edge("generate", "respond")
-    builder.add_edge("respond", END)
+        if with_retrieval:
+            builder.add_edge(START, "retrieve")
+            builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "no_answer"])
+        else:
+            builder.add_edge(START, "generate")
+        builder.add_edge("respond", END)
     return builder.compile(checkpointer=checkpointer, name="railyard")
 
 
@@ -50,7 +80,7 @@ class RequestGraph:
 
     async def run(self, state: InputState, *, thread_id: str | None = None) -> State:
         config = self._config(state, thread_id)
-        return await self.compiled.ainvoke(state, config, context=self.context)
+        return await self.compiled.ainvoke(_fresh(state), config, context=self.context)
 
     async def stream(
         self, state: InputState, *, thread_id: str | None = None
@@ -59,7 +89,7 @@ class RequestGraph:
         config = self._config(state, thread_id)
         final: Any = None
         async for mode, chunk in self.compiled.astream(
-            state, config, context=self.context, stream_mode=["custom", "values"]
+            _fresh(state), config, context=self.context, stream_mode=["custom", "values"]
         ):
             if mode == "custom" and "delta" in chunk:
                 yield "delta", chunk["delta"]
@@ -68,6 +98,19 @@ class RequestGraph:
         yield "final", final
 
 
+def _fresh(state: InputState) -> dict[str, Any]:
+    """A thread's checkpoint carries the last turn's state; per-turn fields start empty."""
+    return {
+        **state,
+        "rails": [], "retrieval_rails": [], "blocked": None, "refusal": "", "pii_values": {},
+        "output_checked": False, "answer_mode": "generated", "passages": [],
+    }  # fmt: skip
+
+
 def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> RequestGraph:
-    compiled = compile_graph(checkpointer, with_retrieval=context.retriever is not None)
+    compiled = compile_graph(
+        checkpointer,
+        with_retrieval=context.retriever is not None,
+        with_rails=context.rails is not None,
+    )
     return RequestGraph(compiled, context)

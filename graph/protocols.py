@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Route = Literal["local", "fallback", "cache", "blocked"]
 
@@ -20,6 +21,10 @@ class ChatRequest:
     stop: list[str] | None = None
     user: str | None = None
     request_id: str = ""
+    route: Literal["local", "fallback"] | None = None
+    """Ask one route directly (an ungrounded local answer escalated to the fallback model)."""
+    cancel: asyncio.Event | None = field(default=None, compare=False)
+    """Set by the caller to stop generation early (the output rails blocked the answer)."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +99,31 @@ class Retriever(Protocol):
     call it in a worker thread."""
 
     def search(self, query: str, k: int = 5) -> Retrieval: ...
+
+
+class RailsVerdicts(Protocol):
+    """What the rails decided about one text (`rails.RailsResult` in production)."""
+
+    text: str
+    verdicts: list[dict[str, Any]]
+    blocked: dict[str, Any] | None
+    refusal: str | None
+    pii_values: dict[str, str]
+
+
+class Rails(Protocol):
+    """The guardrails around the graph (NeMo Guardrails, rails-only, in production)."""
+
+    policy: dict[str, Any]
+
+    async def check_input(
+        self, text: str, pii_values: dict[str, str] | None = None
+    ) -> RailsVerdicts: ...
+
+    async def check_output(
+        self, text: str, *, question: str, passages: list[str], system_prompt: str
+    ) -> RailsVerdicts: ...
+
+    def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]: ...
+
+    def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]: ...

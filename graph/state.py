@@ -44,7 +44,7 @@ class State(InputState, total=False):
     streamed: bool
     """True when generate already sent its text to the client as it arrived."""
     answer_mode: str
-    """How the answer was made: generated | extractive | no_context."""
+    """How the answer was made: generated | extractive | no_context | refused."""
     prompt_version: str
     """Id and version of the prompt that produced the answer, e.g. `answer@v1`."""
     generation: dict[str, Any]
@@ -56,6 +56,16 @@ class State(InputState, total=False):
     citations: list[dict[str, Any]]
     """Sources the answer rests on: {source, chunk_id, score}."""
     rails: list[dict[str, Any]]
-    """Verdicts of every rail that ran."""
+    """Verdicts of every rail that ran: name, stage, decision, score, latency_ms, reason."""
+    retrieval_rails: list[dict[str, Any]]
+    """Verdicts on the retrieved chunks (written by retrieve, which runs beside input_rails)."""
+    blocked: dict[str, Any]
+    """The verdict of the rail that stopped the request or the answer, if one did."""
+    refusal: str
+    """What the policy answers instead of a blocked request or answer."""
+    output_checked: bool
+    """True when the output rails already checked the answer as it streamed."""
+    pii_values: dict[str, str]
+    """Placeholders in the masked conversation -> the user's own values."""
     spans: Annotated[list[Span], operator.add]
     """One span per node, in the order the nodes ran."""

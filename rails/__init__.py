@@ -1,3 +1,7 @@
-"""Guardrails: NeMo Guardrails policies (Colang 1.0) and the actions they call.
+"""railyard's guardrails: the NeMo Guardrails policy folder (config.yml, one folder per rail
+with its Colang flow and Python action) and the engine that runs it around the request graph."""
 
-Policy owners edit this folder."""
+from rails.engine import PACKAGED, RailsEngine, RailsResult
+from rails.errors import RailsConfigError, RailsError
+
+__all__ = ["PACKAGED", "RailsConfigError", "RailsEngine", "RailsError", "RailsResult"]

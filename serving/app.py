@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 import graph
 from graph.context import Context
 from graph.prompt import Prompt
+from rails import RailsEngine
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.serving import ChatService
@@ -36,6 +37,11 @@ def create_app(settings: Settings) -> FastAPI:
     prompt = Prompt.load(settings.prompt_file)
     knowledge = KnowledgeBase(settings)
     retrieval = retrieval_settings(settings)
+    rails = (
+        RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
+        if settings.rails_enabled
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
             supervisor.start()
         app.state.supervisor = supervisor
         await knowledge.warm_up()
+        if rails is not None:
+            await rails.warm_up()
         seeding = asyncio.create_task(knowledge.seed()) if knowledge.needs_seed() else None
         checkpoints = str(settings.data_dir / "checkpoints.sqlite")
         async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
@@ -54,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
                 prompt=prompt,
                 retriever=knowledge.retriever,
                 retrieval=retrieval,
+                rails=rails,
             )
             app.state.chat = ChatService(graph.build(context, saver), settings)
             try:
@@ -69,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.chat_model = chat_model
     app.state.knowledge = knowledge
+    app.state.rails = rails
     app.state.chat = None
     app.include_router(chat_router)
     app.include_router(system_router)

@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     ingest_schedule.add_argument("path")
     ingest_schedule.add_argument("--cron", required=True, help='e.g. "0 2 * * *"')
     ingest_schedule.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Asia/Taipei")
+    rails = commands.add_parser("rails", help="guardrails policy tools").add_subparsers(
+        dest="rails_command", required=True
+    )
+    rails_test = rails.add_parser("test", help="run the policy's test cases (YAML)")
+    rails_test.add_argument("cases", nargs="*", help="case files or folders (default: <policy>/tests)")
+    rails_test.add_argument("--policy", help="policy folder (default: RAILYARD_RAILS_DIR)")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
     evaluate.add_argument("what", choices=["retrieval", "answers"])
     evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
@@ -72,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(settings, args)
         if args.command == "eval":
             return _eval(settings, args)
+        if args.command == "rails":
+            return _rails_test(settings, args)
         return {"serve": _serve, "vllm": _vllm, "prepare-model": _prepare}[args.command](settings)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)
@@ -111,6 +119,37 @@ def _eval(settings, args) -> int:
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def _rails_test(settings, args) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ingest.embedder import MiniLMEmbedder
+    from rails.errors import RailsConfigError
+    from rails.policy_tests import run
+
+    policy = Path(args.policy) if args.policy else settings.rails_dir
+    cases = [Path(c) for c in args.cases] or [policy / "tests"]
+    try:
+        outcomes = run(policy, cases, embed=MiniLMEmbedder().embed)
+    except RailsConfigError as e:
+        print(f"railyard rails test: {e}", file=sys.stderr)
+        return 2
+    table = Table(title=f"rails policy {policy}")
+    for column in ("", "case", "expected", "got", "detail"):
+        table.add_column(column)
+    for o in outcomes:
+        mark = "[green]pass[/]" if o.passed else "[red]FAIL[/]"
+        name = o.case.name or (o.case.input or o.case.output or "")[:50]
+        table.add_row(mark, f"{o.file}: {name}", o.case.expect, o.got, o.detail[:80])
+    console = Console()
+    console.print(table)
+    failed = sum(not o.passed for o in outcomes)
+    console.print(f"{len(outcomes) - failed} passed, {failed} failed")
+    return 1 if failed or not outcomes else 0
 
 
 def _serve(settings) -> int:

@@ -20,6 +20,7 @@ from pydantic_settings import (
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_POLICY = PACKAGE_DIR / "router" / "policy.yaml"
 DEFAULT_PROMPT = Path(__file__).parents[1] / "graph" / "prompts" / "answer.yaml"
+PACKAGED_RAILS = Path(__file__).parents[1] / "rails"
 
 
 class Settings(BaseSettings):
@@ -116,6 +117,17 @@ class Settings(BaseSettings):
         "supported by the context (fallback), never, or always (no model call). 'auto': always "
         "for the packaged 270M base model, where it measured best (evals/README.md), fallback "
         "for other models.",
+    )
+
+    rails_enabled: bool = Field(
+        True,
+        description="Run the guardrails (input, retrieved-content and output rails). Off only "
+        "to measure what they cost.",
+    )
+    rails_dir: Path = Field(
+        PACKAGED_RAILS,
+        description="The NeMo Guardrails policy folder (config.yml + Colang flows + actions); "
+        "edits take effect without a restart.",
     )
 
     max_body_bytes: int = Field(

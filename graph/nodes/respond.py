@@ -1,5 +1,5 @@
 """respond: settle the final answer (the model's if the context supports it, else the best
-retrieved sentence), its route and its citations."""
+retrieved sentence, or the policy's refusal when a rail stopped it), its route and citations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 
 from graph.answering import MIN_NEW_COVERAGE, extractive_answer, support
 from graph.context import Context
+from graph.holdback import SOFT_ACTIONS
 from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
@@ -14,15 +15,29 @@ from graph.tracing import SpanTimer
 
 async def respond(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("respond")
+    context = runtime.context
     generation = state["generation"]
     answer = generation["text"].strip()
     passages = state.get("passages") or []
     mode = state.get("answer_mode", "generated")
-    used = passages[: runtime.context.retrieval.context_chunks]
+    route = generation["route"]
+    used = passages[: context.retrieval.context_chunks]
     score = None
-    policy = runtime.context.retrieval.extractive
+    policy = context.retrieval.extractive
     question = last_user_message(state)
-    if passages and mode == "generated" and policy != "never":
+    blocked = state.get("blocked")
+    ungrounded = bool(blocked) and blocked.get("action") in SOFT_ACTIONS
+    if blocked and not ungrounded:
+        answer, mode, route, used = state["refusal"], "refused", "blocked", []
+    elif ungrounded and not answer:
+        on_fail = context.rails.policy.get("groundedness", {}).get("on_fail", "refuse")
+        extracted = extractive_answer(question, used) if on_fail == "extractive" else None
+        if extracted:
+            answer, index = extracted
+            mode, used = "extractive", [used[index]]
+        else:
+            answer, mode, route, used = state["refusal"], "refused", "blocked", []
+    elif passages and mode == "generated" and policy != "never" and not state.get("output_checked"):
         score = support(answer, question, "\n".join(p["text"] for p in used))
         if policy == "always" or score < MIN_NEW_COVERAGE:
             extracted = extractive_answer(question, used)
@@ -32,8 +47,8 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
                 used = [used[index]] + [p for i, p in enumerate(used) if i != index]
     if not answer:
         # Nothing generated and no sentence shares a word with the question.
-        answer, mode, used = runtime.context.prompt.no_context_answer, "no_context", []
-    if not state.get("streamed", True):
+        answer, mode, used = context.prompt.no_context_answer, "no_context", []
+    if not state.get("streamed", True) and context.rails is None:
         runtime.stream_writer({"delta": answer})
     citations = [
         {"source": p["source"], "chunk_id": p["chunk_id"], "score": p["score"]} for p in used
@@ -41,8 +56,7 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
     return {
         "answer": answer,
         "answer_mode": mode,
-        "route": generation["route"],
+        "route": route,
         "citations": citations,
-        "rails": state.get("rails", []),
         "spans": [timer.span(answer_mode=mode, support=score, chars=len(answer))],
     }

@@ -28,13 +28,19 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
          "score": round(h.score or 0.0, 4)}
         for h in relevant
     ]  # fmt: skip
+    scanned: list[dict] = []
+    if runtime.context.rails is not None and passages:
+        # Retrieved text is data, not instructions: neutralise it before it reaches the prompt.
+        passages, scanned = runtime.context.rails.scan_passages(passages)
     span = timer.span(
+        neutralised=[v["reason"] for v in scanned],
         index_version=result.index_version,
         hits=[{"chunk_id": h.chunk_id, "score": round(h.score or 0.0, 4)} for h in result.hits],
         relevant=len(relevant),
         unknown_terms=list(result.unknown_terms),
     )
-    return {"passages": passages, "index_version": result.index_version, "spans": [span]}
+    update = {"passages": passages, "index_version": result.index_version, "spans": [span]}
+    return update | ({"retrieval_rails": scanned} if runtime.context.rails is not None else {})
 
 
 def relevant_hits(result: Retrieval, settings: RetrievalSettings) -> list[Passage]:
@@ -47,5 +53,7 @@ def relevant_hits(result: Retrieval, settings: RetrievalSettings) -> list[Passag
 
 
 def after_retrieve(state: State) -> str:
-    """Generate only when something relevant was found."""
+    """Refuse what the input rails blocked; generate only when something relevant was found."""
+    if state.get("blocked"):
+        return "refuse"
     return "generate" if state.get("passages") else "no_answer"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graph import RequestGraph
+from graph.holdback import SOFT_ACTIONS
 from graph.state import InputState, Params
 from serving.chat.protocol import (
     ChatCompletionChunk,
@@ -114,6 +115,10 @@ class ChatService:
                 yield chunk(DeltaMessage(content=value))
                 continue
             info = _railyard_info(value)
+            if (blocked := _output_block(value)) is not None:
+                # Text already sent stays sent; the stream ends with an error, as NeMo's does.
+                yield {"error": blocked, "railyard": info.model_dump()}
+                return
             finish = _finish_reason(value)
             if include_usage:
                 yield chunk(DeltaMessage(), finish)
@@ -126,8 +131,24 @@ def new_trace_id() -> str:
     return uuid.uuid4().hex
 
 
+def _output_block(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The error body for an answer the output rails blocked (not merely found unsupported)."""
+    blocked = state.get("blocked") or {}
+    if blocked.get("stage") != "output" or blocked.get("action") in SOFT_ACTIONS:
+        return None
+    return {
+        "message": f"{state['refusal']} (blocked by the '{blocked['name']}' rail)",
+        "type": "guardrails_violation",
+        "param": blocked["name"],
+        "code": "content_blocked",
+    }
+
+
 def _finish_reason(state: dict[str, Any]) -> str:
-    """An answer railyard chose (extractive, no context) ends by choice, not by length."""
+    """An answer railyard chose (extractive, no context) ends by choice, not by length; one a
+    rail replaced ends by the content filter."""
+    if state.get("route") == "blocked":
+        return "content_filter"
     if state.get("answer_mode", "generated") != "generated":
         return "stop"
     return state["generation"]["finish_reason"]

@@ -129,7 +129,7 @@ class RouterChatModel:
 
     def _kwargs(self, request: ChatRequest, request_id: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
-            "model": LOCAL,
+            "model": request.route or LOCAL,
             "messages": request.messages,
             "max_tokens": request.max_tokens,
             "metadata": {"railyard_request_id": request_id},
@@ -162,6 +162,11 @@ class RouterChatModel:
                     ttft = ttft if ttft is not None else time.perf_counter() - start
                     parts.append(delta)
                     yield delta
+                if request.cancel is not None and request.cancel.is_set():
+                    # The output rails stopped the answer: stop paying for tokens. Usage is
+                    # not reported for a stream cut short; each delta is about one token.
+                    finish, usage = "content_filter", usage or Usage(0, len(parts))
+                    break
         except Exception as e:
             raise _upstream_error(e, _failures.pop(request_id)) from e
         route = _route_of(response)

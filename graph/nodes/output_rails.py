@@ -1,0 +1,52 @@
+"""output_rails: check an answer the stream did not already check (an extractive answer, a
+refusal-free non-model answer) with the output rails, then send it."""
+
+from __future__ import annotations
+
+import re
+
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.holdback import SOFT_ACTIONS
+from graph.nodes.retrieve import last_user_message
+from graph.state import State
+from graph.tracing import SpanTimer
+
+PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+
+
+async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
+    timer = SpanTimer("output_rails")
+    context = runtime.context
+    answer = state["answer"]
+    rails = state.get("rails", []) + state.get("retrieval_rails", [])
+    update: dict = {"rails": rails}
+    checked = state.get("output_checked") or state["answer_mode"] in ("refused", "no_context")
+    if not checked:
+        chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
+        result = await context.rails.check_output(
+            answer,
+            question=last_user_message(state),
+            passages=[p["text"] for p in chunks],
+            system_prompt=context.prompt.system,
+        )
+        update["rails"] = rails + result.verdicts
+        if result.blocked:
+            update |= {"blocked": result.blocked, "refusal": result.refusal}
+            update |= {"answer": result.refusal, "answer_mode": "refused", "citations": []}
+            if result.blocked.get("action") not in SOFT_ACTIONS:
+                update["route"] = "blocked"
+        else:
+            update["answer"] = result.text
+    values = state.get("pii_values") or {}
+    update["answer"] = PLACEHOLDER.sub(
+        lambda m: values.get(m.group(), m.group()), update.get("answer", answer)
+    )
+    blocked = update.get("blocked") or state.get("blocked") or {}
+    hard_block = blocked.get("stage") == "output" and blocked.get("action") not in SOFT_ACTIONS
+    # A hard block is not sent as text: a stream ends with an error event instead.
+    if not state.get("streamed", True) and not hard_block:
+        runtime.stream_writer({"delta": update["answer"]})
+    span = timer.span(checked=not checked, blocked=(update.get("blocked") or {}).get("name"))
+    return update | {"spans": [span]}

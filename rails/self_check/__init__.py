@@ -1,0 +1,1 @@
+"""The self_check rail."""
