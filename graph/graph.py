@@ -52,7 +52,9 @@ def compile_graph(
             builder.add_edge(START, node)
         builder.add_edge(starts, "gate")
         if with_retrieval:
-            builder.add_conditional_edges("gate", after_retrieve, ["refuse", "generate", "no_answer"])
+            builder.add_conditional_edges(
+                "gate", after_retrieve, ["refuse", "generate", "no_answer"]
+            )
         else:
             builder.add_conditional_edges("gate", after_input, ["refuse", "generate"])
         builder.add_edge("refuse", END)

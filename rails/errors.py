@@ -1,7 +1,7 @@
 """Errors of the rails package.
 
-    RailsError
-    └── RailsConfigError   the policy folder does not parse or refers to something missing
+RailsError
+└── RailsConfigError   the policy folder does not parse or refers to something missing
 """
 
 

@@ -46,10 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         dest="rails_command", required=True
     )
     rails_test = rails.add_parser("test", help="run the policy's test cases (YAML)")
-    rails_test.add_argument("cases", nargs="*", help="case files or folders (default: <policy>/tests)")
+    rails_test.add_argument(
+        "cases", nargs="*", help="case files or folders (default: <policy>/tests)"
+    )
     rails_test.add_argument("--policy", help="policy folder (default: RAILYARD_RAILS_DIR)")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
-    evaluate.add_argument("what", choices=["retrieval", "answers"])
+    evaluate.add_argument("what", choices=["retrieval", "answers", "rails", "groundedness"])
+    evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
     evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
     evaluate.add_argument("--corpus", default="../shared/corpora/18f-handbook")
     evaluate.add_argument(
@@ -110,7 +113,14 @@ def _eval(settings, args) -> int:
     if not corpus.exists():
         print(f"railyard eval: corpus {corpus} does not exist", file=sys.stderr)
         return 2
-    if args.what == "retrieval":
+    if args.what in ("rails", "groundedness"):
+        from serving import evaluate_rails
+
+        if args.what == "rails":
+            report = evaluate_rails.rails(settings, Path(args.attacks), Path(args.qa))
+        else:
+            report = evaluate_rails.groundedness(settings, corpus)
+    elif args.what == "retrieval":
         report = evaluate.retrieval(settings, qa, corpus)
     else:
         variants = args.variants.split(",")

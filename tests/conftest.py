@@ -18,7 +18,7 @@ import yaml
 
 from ingest.embedder import MiniLMEmbedder
 from serving import offline
-from tests.support.knowledge import write_corpus
+from tests.support.knowledge import write_corpus, write_redteam_corpus
 from tests.support.processes import ROOT, Server, fault_server, free_port, railyard_serve
 
 offline.apply_defaults()
@@ -84,8 +84,10 @@ def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
         openai_api_key="sk-test-fallback",
         knowledge_base=f'["{knowledge_base}"]',
         # The model's own text reaches the client, so sampling parameters can be checked;
-        # the extractive fallback is tested on the graph (tests/graph).
+        # the extractive fallback is tested on the graph (tests/graph) and the rails on
+        # `guarded_gateway`.
         retrieval_extractive="never",
+        rails_enabled="false",
     )
     server.local_port = local_port
     server.data_dir = run_dir / "gateway"
@@ -135,10 +137,40 @@ def faulty_gateway(
         openai_api_key="sk-test-fallback",
         knowledge_base=f'["{knowledge_base}"]',
         retrieval_extractive="never",
+        rails_enabled="false",
     )
     server.start().wait("/readyz", 120)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redteam_knowledge_base(run_dir: Path) -> Path:
+    return write_redteam_corpus(run_dir / "redteam-knowledge-base")
+
+
+@pytest.fixture(scope="session")
+def guarded_gateway(run_dir, vllm_url, fallback_server, redteam_knowledge_base):
+    """`railyard serve` with its default rails, over the test corpus plus planted documents
+    (fake secrets and PII, an indirect injection), on the same vLLM as `gateway`."""
+    server = railyard_serve(
+        "guarded-gateway",
+        run_dir / "logs",
+        data_dir=str(run_dir / "guarded-gateway"),
+        local_base_url=vllm_url,
+        fallback_base_url=fallback_server.url + "/v1",
+        openai_api_key="sk-test-fallback",
+        knowledge_base=f'["{redteam_knowledge_base}"]',
+        retrieval_extractive="never",
+    )
+    server.start().wait("/readyz", 300)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def guarded_client(guarded_gateway: Server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=guarded_gateway.url + "/v1", api_key="unused", max_retries=0)
 
 
 @pytest.fixture(scope="session")

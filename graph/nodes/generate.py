@@ -85,7 +85,9 @@ def _request(state: State, context: Context) -> ChatRequest:
 
 def _guard(state: State, context: Context, write) -> HoldBack:
     values = state.get("pii_values") or {}
-    passages = [p["text"] for p in (state.get("passages") or [])[: context.retrieval.context_chunks]]
+    passages = [
+        p["text"] for p in (state.get("passages") or [])[: context.retrieval.context_chunks]
+    ]
     question = last_user_message(state)
 
     async def check(text: str):

@@ -5,6 +5,7 @@ or MiniLM similarity where the overlap is partial, as in a paraphrase)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,15 +19,19 @@ NUMBER = re.compile(r"(?<![\w.])\$?(\d+(?:[.,]\d+)*)(%?)")
 NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][A-Za-z0-9&.-]*[A-Za-z0-9]|[A-Z]{2,})\b")
 NEGATION = re.compile(r"\b(not|never|no|none|cannot|can't|don't|doesn't|isn't|aren't|won't|"
                       r"shouldn't|mustn't|without|neither|nor)\b", re.I)  # fmt: skip
+# Redactions and PII placeholders made by other rails are not claims.
+MARKER = re.compile(r"\[REDACTED [A-Z_ ]+\]|\[removed: [^\]]*\]|<[A-Z_]+_\d+>")
 HEDGE = re.compile(
     r"^(i don't know|i do not know|i'm sorry|i am sorry|the (context|knowledge base|handbook) "
     r"(does not|doesn't))",
     re.I,
 )
 # Capitalised words that are not names.
-COMMON = frozenset("""I If It In On At As An A The This That These Those There Their They We You
+COMMON = frozenset(
+    """I If It In On At As An A The This That These Those There Their They We You
     Your Our For From To Of And Or But With By When Where What Which Who Why How Yes No Also
-    Each Every Some Any All Most Many More Please Note""".split())
+    Each Every Some Any All Most Many More Please Note""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def _windows(context: Sequence[str]) -> list[str]:
     for chunk in context:
         parts = split_sentences(chunk) or [chunk]
         out += parts
-        out += [f"{a} {b}" for a, b in zip(parts, parts[1:], strict=False)]
+        out += [f"{a} {b}" for a, b in itertools.pairwise(parts)]
     return out
 
 
@@ -94,6 +99,7 @@ class GroundednessChecker:
         """MiniLM cosine at which a partly-overlapping sentence counts as a paraphrase."""
 
     def check(self, answer: str, context: Sequence[str], question: str = "") -> Grounding:
+        answer = MARKER.sub("", answer)
         parts = split_sentences(answer) or ([answer.strip()] if answer.strip() else [])
         checks = [self.check_sentence(s, context, question) for s in parts]
         score = min((c.score for c in checks), default=1.0)

@@ -14,61 +14,122 @@ from dataclasses import dataclass
 # Each family: (name, weight, pattern). A text scores the sum of the weights of the families it
 # matches, capped at 1; the policy threshold (config.yml) decides what blocks.
 _FAMILIES: list[tuple[str, float, str]] = [
-    ("override", 1.0,
-     r"\b(ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)\b[\w\s,'-]{0,40}?"
-     r"\b(previous|prior|above|earlier|preceding|all|any|your|the|these|those|following|initial|"
-     r"original|system|developer)\b[\w\s,'-]{0,30}?\b(instructions?|directions?|prompts?|rules?|"
-     r"guidelines?|context|messages?|commands?|policies|polic(y|ies)|constraints?|guardrails?|"
-     r"programming|restrictions?|text)\b"),
-    ("override", 1.0,
-     r"\b(new|updated|real|actual|true|secret|hidden|admin|developer|system)\s+"
-     r"(instructions?|directives?|orders|task|prompt)\s*(:|follow|are|is)"),
-    ("override", 0.8,
-     r"\b(instead|rather)\b[\w\s,]{0,20}\b(say|print|output|respond|reply|write|repeat)\b"
-     r"[\w\s,]{0,20}?[\"'“”‘’]"),
-    ("override", 1.0,
-     r"\b(just|only)\s+(say|print|output|respond with|reply with|write)\s*[:\"'“”‘’]"),
-    ("override", 1.0,
-     r"\b(stop|end)\s+(everything|what you are doing)|\bnow\s+(say|print|output|repeat)\b"),
-    ("roleplay", 1.0,
-     r"\b(DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|Maximum|AntiGPT|Developer Mode|DevMode|jailbr(ea|o)k"
-     r"(en|ed)?|do anything now|god ?mode|unfiltered|uncensored|without (any )?(restrictions|"
-     r"filters|limits|rules|censorship|guidelines)|no (ethical|moral) (guidelines|limits|"
-     r"constraints)|evil (confidant|mode|ai)|opposite mode)\b"),
-    ("roleplay", 0.6,
-     r"\b(pretend|imagine|act as if|act like|roleplay|role-play|you are now|from now on,? you|"
-     r"you will now|simulate|stay in character|respond as)\b"),
-    ("roleplay", 0.5,
-     r"\b(two|2|both|dual) (responses|answers|personalit(y|ies)|modes)\b|\[(🔓|JAILBREAK|"
-     r"CLASSIC|DAN|🔒)"),
-    ("extraction", 1.0,
-     r"\b(reveal|show|print|repeat|output|display|tell me|give me|share|dump|leak|recite|spell|"
-     r"write out|list|what (is|are|was|were))\b[\w\s,'-]{0,40}?\b(system|initial|original|hidden|"
-     r"secret|developer|pre-?prompt|your)\s*(prompt|instructions?|message|rules|guidelines|"
-     r"directives?|configuration|context)"),
-    ("extraction", 1.0,
-     r"\b(repeat|print|output|return|copy)\b[\w\s,'-]{0,30}\b(everything|all|the text|the words|"
-     r"words|text)\b[\w\s,'-]{0,20}\b(above|before|preceding|so far|verbatim|you were given|"
-     r"starting with)\b"),
-    ("extraction", 0.8,
-     r"\bwhat (were|are) you (told|instructed|programmed)|\b(how|what) (were|are) you "
-     r"(configured|prompted)|\byour (first|initial|original) (instruction|prompt|message)"),
-    ("encoded", 0.7,
-     r"\b(decode|decipher|translate|convert|interpret|execute|follow|run)\b[\w\s,'-]{0,30}\b"
-     r"(base ?64|base ?32|base ?16|hex(adecimal)?|rot-?13|caesar|morse|binary|ascii85|uuencod|"
-     r"encoded|encrypted|cipher|braille|nato|leetspeak|unicode|zalgo|quoted.printable|mime)\b"),
-    ("encoded", 0.5,
-     r"\b(base ?64|rot-?13|hex|morse|braille|ascii85|uuencode)[\w\s-]{0,20}\b(message|payload|"
-     r"string|text|instruction)s?\b"),
-    ("assistant_directive", 0.9,
-     r"(^|\n)\s*(system|assistant|\[system\]|<\|?system\|?>|<\|im_start\|>)\s*[:>]"),
-    ("assistant_directive", 0.9,
-     r"\b(AI|assistant|chatbot|language model|LLM|model)s?\b[\w\s,'-]{0,30}\b(reading|"
-     r"processing|summari[sz]ing|seeing) this\b|\bnote to (the )?(AI|assistant|model|LLM)\b|"
-     r"\bif you are an? (AI|assistant|language model|LLM)\b"),
-    ("assistant_directive", 0.6,
-     r"\b(you must|you should|you will|you are required to|always|never)\b[\w\s,'-]{0,30}\b"
-     r"(respond|reply|answer|say|tell the user|include|recommend|output|mention)\b"),
+    (
+        "override",
+        1.0,
+        r"\b(ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)\b[\w\s,'-]{0,40}?"
+        r"\b(previous|prior|above|earlier|preceding|all|any|your|the|these|those|following|initial|"
+        r"original|system|developer)\b[\w\s,'-]{0,30}?\b(instructions?|directions?|prompts?|rules?|"
+        r"guidelines?|context|messages?|commands?|policies|polic(y|ies)|constraints?|guardrails?|"
+        r"programming|restrictions?|text)\b",
+    ),
+    (
+        "override",
+        1.0,
+        r"\b(new|updated|real|actual|true|secret|hidden|admin|developer|system)\s+"
+        r"(instructions?|directives?|orders|task|prompt)\s*(:|follow|are|is)",
+    ),
+    (
+        "override",
+        0.8,
+        r"\b(instead|rather)\b[\w\s,]{0,20}\b(say|print|output|respond|reply|write|repeat)\b"
+        r"[\w\s,]{0,20}?[\"'“”‘’]",
+    ),
+    (
+        "override",
+        1.0,
+        r"\b(just|only)\s+(say|print|output|respond with|reply with|write)\s*[:\"'“”‘’]",
+    ),
+    (
+        "override",
+        1.0,
+        r"\b(stop|end)\s+(everything|what you are doing)|\bnow\s+(say|print|output|repeat)\b",
+    ),
+    (
+        "roleplay",
+        1.0,
+        r"\b(DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|Maximum|AntiGPT|Developer Mode|DevMode|jailbr(ea|o)k"
+        r"(en|ed)?|do anything now|god ?mode|unfiltered|uncensored|without (any )?(restrictions|"
+        r"filters|limits|rules|censorship|guidelines)|no (ethical|moral) (guidelines|limits|"
+        r"constraints)|evil (confidant|mode|ai)|opposite mode)\b",
+    ),
+    (
+        "roleplay",
+        0.6,
+        r"\b(pretend|imagine|act as if|act like|roleplay|role-play|you are now|from now on,? you|"
+        r"you will now|simulate|stay in character|respond as)\b",
+    ),
+    (
+        "roleplay",
+        0.5,
+        r"\b(two|2|both|dual) (responses|answers|personalit(y|ies)|modes)\b|\[(🔓|JAILBREAK|"
+        r"CLASSIC|DAN|🔒)",
+    ),
+    (
+        "extraction",
+        1.0,
+        r"\b(reveal|show|print|repeat|output|display|tell me|give me|share|dump|leak|recite|"
+        r"spell|write out|list|what (is|are|was|were))\b[\w\s,'-]{0,40}?\b(system|initial|"
+        r"original|hidden|secret|developer|pre-?prompt|your)\s*(prompt|instructions?|message|rules|guidelines|"
+        r"directives?|configuration|context)",
+    ),
+    (
+        "extraction",
+        1.0,
+        r"\b(repeat|print|output|return|copy)\b[\w\s,'-]{0,30}\b(everything|all|the text|the words|"
+        r"words|text)\b[\w\s,'-]{0,20}\b(above|before|preceding|so far|verbatim|you were given|"
+        r"starting with)\b",
+    ),
+    (
+        "extraction",
+        0.8,
+        r"\bwhat (were|are) you (told|instructed|programmed)|\b(how|what) (were|are) you "
+        r"(configured|prompted)|\byour (first|initial|original) (instruction|prompt|message)",
+    ),
+    (
+        "encoded",
+        0.7,
+        r"\b(decode|decipher|translate|convert|interpret|execute|follow|run)\b[\w\s,'-]{0,30}\b"
+        r"(base ?64|base ?32|base ?16|hex(adecimal)?|rot-?13|caesar|morse|binary|ascii85|uuencod|"
+        r"encoded|encrypted|cipher|braille|nato|leetspeak|unicode|zalgo|quoted.printable|mime)\b",
+    ),
+    (
+        "encoded",
+        0.5,
+        r"\b(base ?64|rot-?13|hex|morse|braille|ascii85|uuencode)[\w\s-]{0,20}\b(message|payload|"
+        r"string|text|instruction)s?\b",
+    ),
+    (
+        "assistant_directive",
+        0.9,
+        r"(^|\n)\s*(system|assistant|\[system\]|<\|?system\|?>|<\|im_start\|>)\s*[:>]",
+    ),
+    (
+        "assistant_directive",
+        0.9,
+        r"\b(AI|assistant|chatbot|language model|LLM|model)s?\b[\w\s,'-]{0,30}\b(reading|"
+        r"processing|summari[sz]ing|seeing) this\b|\bnote to (the )?(AI|assistant|model|LLM)\b|"
+        r"\bif you are an? (AI|assistant|language model|LLM)\b",
+    ),
+    (
+        "assistant_directive",
+        0.6,
+        r"\b(you must|you should|you will|you are required to|always|never)\b[\w\s,'-]{0,30}\b"
+        r"(respond|reply|answer|say|tell the user|include|recommend|output|mention)\b",
+    ),
+    (
+        "override",
+        1.0,
+        r"\b(forget|ignore|disregard)\s+(everything|all|anything|whatever)\b[\w\s,'-]{0,30}?\b"
+        r"(told|said|above|before|earlier|instructed|given|know)\b",
+    ),
+    (
+        "unrestricted",
+        0.6,
+        r"\b(no|zero|without) (filters?|restrictions?|limits|rules|censorship|guardrails|"
+        r"safety)\b|\b(admin|root|sudo|debug|unrestricted) mode\b",
+    ),
+    ("assistant_directive", 0.9, r"\[(system|admin|developer|instructions?)\]\s*:?"),
 ]
 _COMPILED = [(name, weight, re.compile(p, re.I)) for name, weight, p in _FAMILIES]
 

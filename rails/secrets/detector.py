@@ -3,6 +3,7 @@ check for long random-looking tokens, which detect-secrets only flags inside quo
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -11,7 +12,7 @@ from functools import cache
 
 # Entropy plugins are left out: on free text they fire on quoted ordinary words.
 _SKIP_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString"}
-_TOKEN = re.compile(r"(?<![\w/.-])[A-Za-z0-9_+\-]{24,}={0,2}(?![\w/.-])")
+_TOKEN = re.compile(r"(?<![\w/.-])[A-Za-z0-9_+\-]{24,}={0,2}(?![\w/-]|\.\w)")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # `password: hunter2!x` in free text; detect-secrets' keyword plugin wants code-like quoting.
 _ASSIGNED = re.compile(
@@ -50,7 +51,7 @@ def _random_token(value: str) -> bool:
     """Random-looking: high entropy, and digits mixed in often (identifiers made of words, like
     `TTS_Handbook_guidelines_2024`, switch character class only a few times)."""
     kinds = [k for k in map(_kind, value) if k]
-    switches = sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+    switches = sum(a != b for a, b in itertools.pairwise(kinds))
     digits = kinds.count("d")
     return _entropy(value) >= 3.8 and digits >= 2 and (switches >= 5 or digits >= 6)
 
