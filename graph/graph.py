@@ -34,7 +34,9 @@ def compile_graph(
     with_retrieval: bool = True,
     with_rails: bool = False,
 ) -> CompiledStateGraph:
-    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    # The input schema is the whole State (not InputState) so each turn can reset the per-turn
+    # fields a checkpointed thread would otherwise carry over (see _fresh).
+    builder = StateGraph(State, context_schema=Context)
     builder.add_node(generate)
     builder.add_node(respond)
     builder.add_edge("generate", "respond")

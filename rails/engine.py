@@ -121,7 +121,7 @@ class RailsEngine:
         """Neutralise retrieved chunks; one verdict per chunk that had to be changed."""
         settings = self.policy.get("retrieval", {})
         threshold = float(settings.get("injection_threshold", 0.6))
-        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES
+        entities = self._pii_entities()
         cleaned, verdicts = [], []
         for passage in passages:
             start = time.perf_counter()
@@ -139,9 +139,11 @@ class RailsEngine:
 
     def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Mask with the policy's entities and the placeholders already given out."""
-        entities = tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES
         masker = Masker(values)
-        return masker.mask(text, entities), masker.values
+        return masker.mask(text, self._pii_entities()), masker.values
+
+    def _pii_entities(self) -> tuple[str, ...]:
+        return tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES
 
     async def _run(self, stage: str, messages: list[dict], context: dict, text: str) -> RailsResult:
         await self.reload_if_changed()

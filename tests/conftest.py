@@ -71,22 +71,31 @@ def fallback_server(run_dir: Path):
     server.stop()
 
 
+def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: str) -> Server:
+    """`railyard serve` with its own data dir, the fallback stand-in and a knowledge base; the
+    model's own text reaches the client (no extractive answers) unless `settings` say otherwise."""
+    defaults = {
+        "data_dir": str(run_dir / name),
+        "fallback_base_url": fallback.url + "/v1",
+        "openai_api_key": "sk-test-fallback",
+        "knowledge_base": f'["{corpus}"]',
+        "retrieval_extractive": "never",
+    }
+    return railyard_serve(name, run_dir / "logs", **(defaults | settings))
+
+
 @pytest.fixture(scope="session")
 def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
     local_port = free_port()
-    server = railyard_serve(
+    # The model's own text reaches the client, so sampling parameters can be checked; the
+    # extractive fallback is tested on the graph (tests/graph) and the rails on `guarded_gateway`.
+    server = serve(
         "gateway",
-        run_dir / "logs",
-        data_dir=str(run_dir / "gateway"),
+        run_dir,
+        fallback_server,
+        knowledge_base,
         models_dir=str(MODELS_DIR),
         local_port=str(local_port),
-        fallback_base_url=fallback_server.url + "/v1",
-        openai_api_key="sk-test-fallback",
-        knowledge_base=f'["{knowledge_base}"]',
-        # The model's own text reaches the client, so sampling parameters can be checked;
-        # the extractive fallback is tested on the graph (tests/graph) and the rails on
-        # `guarded_gateway`.
-        retrieval_extractive="never",
         rails_enabled="false",
     )
     server.local_port = local_port
@@ -127,16 +136,13 @@ def fault_policy_file(run_dir: Path) -> Path:
 def faulty_gateway(
     run_dir: Path, local_proxy: Server, fallback_server: Server, fault_policy_file, knowledge_base
 ):
-    server = railyard_serve(
+    server = serve(
         "faulty-gateway",
-        run_dir / "logs",
-        data_dir=str(run_dir / "faulty-gateway"),
+        run_dir,
+        fallback_server,
+        knowledge_base,
         local_base_url=local_proxy.url + "/v1",
         routing_policy=str(fault_policy_file),
-        fallback_base_url=fallback_server.url + "/v1",
-        openai_api_key="sk-test-fallback",
-        knowledge_base=f'["{knowledge_base}"]',
-        retrieval_extractive="never",
         rails_enabled="false",
     )
     server.start().wait("/readyz", 120)
@@ -153,15 +159,8 @@ def redteam_knowledge_base(run_dir: Path) -> Path:
 def guarded_gateway(run_dir, vllm_url, fallback_server, redteam_knowledge_base):
     """`railyard serve` with its default rails, over the test corpus plus planted documents
     (fake secrets and PII, an indirect injection), on the same vLLM as `gateway`."""
-    server = railyard_serve(
-        "guarded-gateway",
-        run_dir / "logs",
-        data_dir=str(run_dir / "guarded-gateway"),
-        local_base_url=vllm_url,
-        fallback_base_url=fallback_server.url + "/v1",
-        openai_api_key="sk-test-fallback",
-        knowledge_base=f'["{redteam_knowledge_base}"]',
-        retrieval_extractive="never",
+    server = serve(
+        "guarded-gateway", run_dir, fallback_server, redteam_knowledge_base, local_base_url=vllm_url
     )
     server.start().wait("/readyz", 300)
     yield server

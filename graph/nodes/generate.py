@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 
 from langgraph.runtime import Runtime
 
@@ -15,8 +14,7 @@ from graph.nodes.retrieve import last_user_message
 from graph.protocols import ChatRequest, Generation, no_generation
 from graph.state import State
 from graph.tracing import SpanTimer
-
-PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+from rails.pii.detector import Masker
 
 
 async def generate(state: State, runtime: Runtime[Context]) -> dict:
@@ -95,10 +93,7 @@ def _guard(state: State, context: Context, write) -> HoldBack:
             text, question=question, passages=passages, system_prompt=context.prompt.system
         )
 
-    def restore(text: str) -> str:
-        return PLACEHOLDER.sub(lambda m: values.get(m.group(), m.group()), text)
-
-    return HoldBack(check, lambda text: write({"delta": text}), restore)
+    return HoldBack(check, lambda text: write({"delta": text}), Masker(values).restore)
 
 
 async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, write) -> Generation:

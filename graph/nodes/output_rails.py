@@ -3,8 +3,6 @@ refusal-free non-model answer) with the output rails, then send it."""
 
 from __future__ import annotations
 
-import re
-
 from langgraph.runtime import Runtime
 
 from graph.context import Context
@@ -12,8 +10,7 @@ from graph.holdback import SOFT_ACTIONS
 from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
-
-PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+from rails.pii.detector import Masker
 
 
 async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
@@ -39,10 +36,7 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
                 update["route"] = "blocked"
         else:
             update["answer"] = result.text
-    values = state.get("pii_values") or {}
-    update["answer"] = PLACEHOLDER.sub(
-        lambda m: values.get(m.group(), m.group()), update.get("answer", answer)
-    )
+    update["answer"] = Masker(state.get("pii_values")).restore(update.get("answer", answer))
     blocked = update.get("blocked") or state.get("blocked") or {}
     hard_block = blocked.get("stage") == "output" and blocked.get("action") not in SOFT_ACTIONS
     # A hard block is not sent as text: a stream ends with an error event instead.
