@@ -1,0 +1,1 @@
+"""Policy test cases (YAML) run by `railyard rails test`; a package only so they ship."""
