@@ -22,8 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("vllm", help="run the local vLLM server alone, in the foreground")
     commands.add_parser("prepare-model", help="convert the packaged local model (once)")
     bench = commands.add_parser("bench", help="measure railyard against the bare components")
-    bench.add_argument("what", nargs="?", choices=["gateway", "ingest"], default="gateway")
-    bench.add_argument("--corpus", default="examples/knowledge-base", help="bench ingest corpus")
+    bench.add_argument("what", nargs="?", choices=["gateway", "ingest", "rails"], default="gateway")
+    bench.add_argument(
+        "--corpus", default="examples/knowledge-base", help="bench ingest / rails: corpus"
+    )
+    bench.add_argument("--qa", default="evals/handbook-qa.jsonl", help="bench rails: questions")
+    bench.add_argument("--limit", type=int, default=40, help="bench rails: questions used")
+    bench.add_argument("--data-dir", help="bench rails: an existing index (default: a fresh one)")
+    bench.add_argument(
+        "--cold", action="store_true", help="bench rails: no retrieved-chunk scan cache"
+    )
     bench.add_argument("--sizes", default="10000,100000", help="bench ingest: index sizes")
     bench.add_argument("--gateway", help="railyard base URL (default: from settings)")
     bench.add_argument("--vllm", help="vLLM base URL (default: RAILYARD_LOCAL_BASE_URL or port)")
@@ -51,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     rails_test.add_argument("--policy", help="policy folder (default: RAILYARD_RAILS_DIR)")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
-    evaluate.add_argument("what", choices=["retrieval", "answers", "rails", "groundedness"])
+    evaluate.add_argument(
+        "what", choices=["retrieval", "answers", "rails", "groundedness", "garak"]
+    )
+    evaluate.add_argument(
+        "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
+    )
     evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
     evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
     evaluate.add_argument("--corpus", default="../shared/corpora/18f-handbook")
@@ -72,17 +85,23 @@ def main(argv: list[str] | None = None) -> int:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
         )
-        for noisy in ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        for noisy in ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails"):
             # One line per upstream call is noise at INFO; they still log warnings and errors.
             logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
         if args.command == "bench":
-            return _bench(settings, args)
+            from serving.bench_commands import bench
+
+            return bench(settings, args)
         if args.command == "ingest":
             return _ingest(settings, args)
         if args.command == "eval":
-            return _eval(settings, args)
+            from serving.eval_commands import run_eval
+
+            return run_eval(settings, args)
         if args.command == "rails":
-            return _rails_test(settings, args)
+            from serving.eval_commands import rails_test
+
+            return rails_test(settings, args)
         return {"serve": _serve, "vllm": _vllm, "prepare-model": _prepare}[args.command](settings)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)
@@ -97,69 +116,6 @@ def _ingest(settings, args) -> int:
     if args.ingest_command == "watch":
         return ingest_commands.watch(settings, args.path)
     return ingest_commands.schedule(settings, args.path, args.cron, args.tz)
-
-
-def _eval(settings, args) -> int:
-    import json
-    from pathlib import Path
-
-    from rich.console import Console
-    from rich.pretty import Pretty
-
-    from serving import evaluate
-
-    qa = evaluate.load_qa(Path(args.qa))
-    corpus = Path(args.corpus)
-    if not corpus.exists():
-        print(f"railyard eval: corpus {corpus} does not exist", file=sys.stderr)
-        return 2
-    if args.what in ("rails", "groundedness"):
-        from serving import evaluate_rails
-
-        if args.what == "rails":
-            report = evaluate_rails.rails(settings, Path(args.attacks), Path(args.qa))
-        else:
-            report = evaluate_rails.groundedness(settings, corpus)
-    elif args.what == "retrieval":
-        report = evaluate.retrieval(settings, qa, corpus)
-    else:
-        variants = args.variants.split(",")
-        report = asyncio.run(evaluate.answers(settings, qa, corpus, variants))
-    Console(stderr=args.json).print(Pretty(report))
-    if args.json:
-        print(json.dumps(report))
-    return 0
-
-
-def _rails_test(settings, args) -> int:
-    from pathlib import Path
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from ingest.embedder import MiniLMEmbedder
-    from rails.errors import RailsConfigError
-    from rails.policy_tests import run
-
-    policy = Path(args.policy) if args.policy else settings.rails_dir
-    cases = [Path(c) for c in args.cases] or [policy / "tests"]
-    try:
-        outcomes = run(policy, cases, embed=MiniLMEmbedder().embed)
-    except RailsConfigError as e:
-        print(f"railyard rails test: {e}", file=sys.stderr)
-        return 2
-    table = Table(title=f"rails policy {policy}")
-    for column in ("", "case", "expected", "got", "detail"):
-        table.add_column(column)
-    for o in outcomes:
-        mark = "[green]pass[/]" if o.passed else "[red]FAIL[/]"
-        name = o.case.name or (o.case.input or o.case.output or "")[:50]
-        table.add_row(mark, f"{o.file}: {name}", o.case.expect, o.got, o.detail[:80])
-    console = Console()
-    console.print(table)
-    failed = sum(not o.passed for o in outcomes)
-    console.print(f"{len(outcomes) - failed} passed, {failed} failed")
-    return 1 if failed or not outcomes else 0
 
 
 def _serve(settings) -> int:
@@ -190,61 +146,6 @@ def _vllm(settings) -> int:
 
     exec_foreground(settings, asyncio.run(prepare_model(settings)))
     return 0  # not reached: the process became vLLM
-
-
-def _bench(settings, args) -> int:
-    import json
-
-    if args.what == "ingest":
-        from pathlib import Path
-
-        from rich.console import Console
-        from rich.pretty import Pretty
-
-        from serving.bench_ingest import run
-
-        sizes = [int(s) for s in args.sizes.split(",") if s]
-        report = run(Path(args.corpus), sizes)
-        Console(stderr=args.json).print(Pretty(report))
-        if args.json:
-            print(json.dumps(report))
-        return 0
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from graph.prompt import Prompt
-    from serving.bench import rss_mib, run_latency
-
-    gateway = args.gateway or f"http://{settings.host}:{settings.port}/v1"
-    vllm = args.vllm or settings.local_url
-    prompt = Prompt.load(settings.prompt_file)
-    result = run_latency(
-        gateway, vllm, settings.local_served_name, prompt, args.rounds, args.max_tokens
-    )
-    result["rss_mib"] = {
-        "gateway": rss_mib(settings.port, tree=False),
-        "vllm": rss_mib(settings.local_port, tree=True),
-    }
-    table = Table(title="railyard vs bare vLLM (same final prompt, greedy, streamed)")
-    for column in ("", "p50 ms", "p95 ms", "TTFT p50 ms", "tokens/s"):
-        table.add_column(column)
-    for name in ("railyard", "vllm"):
-        row = result[name]
-        table.add_row(
-            name,
-            *(f"{row[k]:.1f}" for k in ("p50_ms", "p95_ms", "ttft_p50_ms", "tokens_per_s")),
-        )
-    console = Console(stderr=args.json)
-    console.print(table)
-    console.print(
-        f"latency ratio p50 {result['latency_ratio_p50']:.3f} · tokens/s ratio "
-        f"{result['tokens_per_s_ratio']:.3f} · TTFT diff {result['ttft_diff_ms']:.1f} ms · "
-        f"same tokens {result['same_tokens']} · RSS MiB {result['rss_mib']}"
-    )
-    if args.json:
-        print(json.dumps(result))
-    return 0
 
 
 if __name__ == "__main__":

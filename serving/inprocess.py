@@ -1,0 +1,67 @@
+"""railyard's request path in one process, for benchmarks and evaluations: the parts built once
+from Settings (knowledge base, router, rails) and chat services over them, with the guardrails
+on and off. The HTTP layer is left out; everything under it is what `railyard serve` runs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from graph import build
+from graph.context import Context
+from graph.prompt import Prompt
+from rails import RailsEngine
+from serving.chat.protocol import ChatCompletionRequest
+from serving.chat.serving import MODEL_NAME, ChatService
+from serving.knowledge import KnowledgeBase, retrieval_settings
+from serving.router.router import RouterChatModel
+from serving.settings import Settings
+
+log = logging.getLogger("railyard.inprocess")
+
+
+@dataclass
+class Services:
+    knowledge: KnowledgeBase
+    rails: RailsEngine
+    on: ChatService
+    off: ChatService
+
+
+@contextlib.asynccontextmanager
+async def services(settings: Settings, seed: list[Path] | None = None) -> AsyncIterator[Services]:
+    """Index `seed` (or the configured knowledge base) when the index is empty, then yield."""
+    knowledge = KnowledgeBase(settings)
+    try:
+        await knowledge.warm_up()
+        if seed and not knowledge.ingestor.manifest.documents():
+            summary = await knowledge.ingest(list(seed))
+            for failed in summary.get("failed", []):
+                log.warning("not indexed: %s (%s)", failed["source"], failed["reason"])
+        elif knowledge.needs_seed():
+            await knowledge.seed()
+        rails = RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
+        await rails.warm_up()
+        parts = {
+            "chat_model": RouterChatModel(settings),
+            "prompt": Prompt.load(settings.prompt_file),
+            "retriever": knowledge.retriever,
+            "retrieval": retrieval_settings(settings),
+        }
+        yield Services(
+            knowledge=knowledge,
+            rails=rails,
+            on=ChatService(build(Context(**parts, rails=rails)), settings),
+            off=ChatService(build(Context(**parts)), settings),
+        )
+    finally:
+        knowledge.close()
+
+
+def ask(question: str) -> ChatCompletionRequest:
+    return ChatCompletionRequest(
+        model=MODEL_NAME, messages=[{"role": "user", "content": question}], temperature=0.0
+    )
