@@ -5,7 +5,9 @@ an OpenAI-style error event."""
 from __future__ import annotations
 
 import shutil
+import time
 
+import httpx
 import openai
 import pytest
 
@@ -136,6 +138,11 @@ def echo_gateway(run_dir, fallback_server, redteam_knowledge_base, tmp_path_fact
         rails_dir=str(policy),
     )
     server.start().wait("/healthz", 300)
+    # /readyz stays 503 (the local route is down on purpose); wait for the index to be seeded.
+    deadline = time.monotonic() + 300
+    while not httpx.get(server.url + "/readyz", timeout=10).json()["checks"]["vector_store"]:
+        assert time.monotonic() < deadline, "the echo gateway never indexed its knowledge base"
+        time.sleep(0.5)
     yield server
     server.stop()
 
