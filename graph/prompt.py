@@ -3,6 +3,8 @@ messages sent to a model."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,9 @@ class Prompt:
     no_context_answer: str
     examples: tuple[_Example, ...]
     stop: tuple[str, ...]
+    content_hash: str = ""
+    """sha256 (12 hex) of everything that reaches a model: the file minus version and
+    description. graph/prompts/versions.yaml locks it per version."""
 
     @property
     def version_id(self) -> str:
@@ -56,6 +61,7 @@ class Prompt:
             no_context_answer=spec.no_context_answer.strip(),
             examples=tuple(spec.examples),
             stop=tuple(spec.stop),
+            content_hash=_content_hash(spec),
         )
 
     def render(
@@ -86,3 +92,9 @@ class Prompt:
         """Client stops first; OpenAI accepts at most four."""
         merged = list(dict.fromkeys([*(client_stop or []), *self.stop]))
         return merged[:4]
+
+
+def _content_hash(spec: _PromptFile) -> str:
+    content = spec.model_dump(exclude={"version", "description"})
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]

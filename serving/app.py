@@ -24,6 +24,8 @@ from serving.errors import APIError, error_body
 from serving.knowledge import KnowledgeBase, retrieval_settings
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
+from serving.observability import Metrics, Observer, TraceStore
+from serving.observability.api_router import router as observability_router
 from serving.router.router import RouterChatModel
 from serving.settings import Settings
 from serving.system.api_router import router as system_router
@@ -35,7 +37,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
     chat_model = RouterChatModel(settings)
     prompt = Prompt.load(settings.prompt_file)
-    knowledge = KnowledgeBase(settings)
+    metrics = Metrics()
+    knowledge = KnowledgeBase(settings, metrics=metrics)
     retrieval = retrieval_settings(settings)
     rails = (
         RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
@@ -46,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        traces = TraceStore(settings.data_dir / "traces.sqlite", settings.trace_retention_days)
+        app.state.traces = traces
         supervisor = None
         if settings.managed_local:
             supervisor = LocalModelSupervisor(settings)
@@ -64,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
                 retrieval=retrieval,
                 rails=rails,
             )
-            app.state.chat = ChatService(graph.build(context, saver), settings)
+            observer = Observer(traces, metrics)
+            app.state.chat = ChatService(graph.build(context, saver), settings, observer)
             try:
                 yield
             finally:
@@ -73,16 +79,20 @@ def create_app(settings: Settings) -> FastAPI:
                 if supervisor is not None:
                     await supervisor.stop()
                 knowledge.close()
+                traces.close()
 
     app = FastAPI(title="railyard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.chat_model = chat_model
     app.state.knowledge = knowledge
     app.state.rails = rails
+    app.state.metrics = metrics
+    app.state.traces = None
     app.state.chat = None
     app.include_router(chat_router)
     app.include_router(system_router)
     app.include_router(admin_router)
+    app.include_router(observability_router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -24,6 +24,8 @@ def bench(settings, args) -> int:
 
     if args.what == "rails":
         return _bench_rails(settings, args)
+    if args.what == "tracing":
+        return _bench_tracing(settings, args)
 
     from rich.console import Console
     from rich.table import Table
@@ -105,6 +107,27 @@ def _bench_rails(settings, args) -> int:
         f"ms; stream TTFT added p50 {report['stream']['ttft_added_p50_ms']:+.1f} ms · "
         f"answer modes {report['answer_modes']} · blocked {report['blocked']}\n"
         f"per-rail p50 ms {report['verdict_ms_p50']}"
+    )
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _bench_tracing(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from serving.bench_tracing import run
+
+    report = run(settings, Path(args.qa), Path(args.corpus), limit=args.limit, rounds=args.rounds)
+    Console(stderr=args.json).print(
+        f"tracing + metrics, {report['requests_per_side']} requests each: "
+        f"p50 {report['untraced']['p50_ms']:.1f} -> {report['traced']['p50_ms']:.1f} ms "
+        f"({report['added_p50_ms']:+.2f}), p95 {report['untraced']['p95_ms']:.1f} -> "
+        f"{report['traced']['p95_ms']:.1f} ms ({report['added_p95_ms']:+.2f}); "
+        f"{report['traces_stored']} traces stored"
     )
     if args.json:
         print(json.dumps(report))

@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("vllm", help="run the local vLLM server alone, in the foreground")
     commands.add_parser("prepare-model", help="convert the packaged local model (once)")
     bench = commands.add_parser("bench", help="measure railyard against the bare components")
-    bench.add_argument("what", nargs="?", choices=["gateway", "ingest", "rails"], default="gateway")
+    bench.add_argument(
+        "what", nargs="?", choices=["gateway", "ingest", "rails", "tracing"], default="gateway"
+    )
     bench.add_argument(
         "--corpus", default="examples/knowledge-base", help="bench ingest / rails: corpus"
     )
@@ -58,6 +60,22 @@ def main(argv: list[str] | None = None) -> int:
         "cases", nargs="*", help="case files or folders (default: <policy>/tests)"
     )
     rails_test.add_argument("--policy", help="policy folder (default: RAILYARD_RAILS_DIR)")
+    traces = commands.add_parser("traces", help="read request traces").add_subparsers(
+        dest="traces_command", required=True
+    )
+    traces_list = traces.add_parser("list", help="traces, newest first")
+    traces_list.add_argument("--since", help="only the last 15m, 2h, 7d, ...")
+    traces_list.add_argument("--project")
+    traces_list.add_argument("--route", choices=["local", "fallback", "cache", "blocked"])
+    traces_list.add_argument(
+        "--outcome", choices=["generated", "extractive", "no_context", "refused", "blocked"]
+    )
+    traces_list.add_argument("--limit", type=int, default=50)
+    traces_list.add_argument("--json", action="store_true")
+    traces_show = traces.add_parser("show", help="one trace, as JSON")
+    traces_show.add_argument("trace_id")
+    traces_feedback = traces.add_parser("feedback", help="feedback per prompt version")
+    traces_feedback.add_argument("--json", action="store_true")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
     evaluate.add_argument(
         "what", choices=["retrieval", "answers", "rails", "groundedness", "garak"]
@@ -98,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             from serving.eval_commands import run_eval
 
             return run_eval(settings, args)
+        if args.command == "traces":
+            from serving.trace_commands import run
+
+            return run(settings, args)
         if args.command == "rails":
             from serving.eval_commands import rails_test
 

@@ -5,6 +5,7 @@ RailyardError
 └── APIError              answered to the client as {"error": {"message", "type", "code"}}
     ├── InvalidRequest    400 invalid_request_error
     ├── ModelNotFound     404 invalid_request_error / model_not_found
+    ├── NotFound          404 invalid_request_error (e.g. an unknown trace id)
     ├── PayloadTooLarge   413 invalid_request_error / request_too_large
     └── UpstreamError     503 service_unavailable: no model route could answer
 """
@@ -47,6 +48,12 @@ class ModelNotFound(APIError):
     status_code = 404
     type = "invalid_request_error"
     code = "model_not_found"
+
+
+class NotFound(APIError):
+    status_code = 404
+    type = "invalid_request_error"
+    code = "not_found"
 
 
 class PayloadTooLarge(APIError):

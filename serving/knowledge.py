@@ -12,6 +12,7 @@ from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from serving.local_model.command import prompt_style
+from serving.observability.metrics import Metrics
 from serving.settings import Settings
 
 log = logging.getLogger("railyard.ingest")
@@ -36,8 +37,9 @@ def ingest_config(settings: Settings) -> IngestConfig:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.ingestor = Ingestor(ingest_config(settings))
         self.retriever = HybridRetriever(
             self.ingestor.store, self.ingestor.manifest, self.ingestor.embedder
@@ -55,7 +57,14 @@ class KnowledgeBase:
 
     async def ingest(self, paths: list[str | Path]) -> dict:
         async with self._lock:
-            summary = await asyncio.to_thread(self.ingestor.run, paths)
+            try:
+                summary = await asyncio.to_thread(self.ingestor.run, paths)
+            except Exception:
+                if self.metrics is not None:
+                    self.metrics.observe_ingest(None, error=True)
+                raise
+        if self.metrics is not None:
+            self.metrics.observe_ingest(summary)
         self.last_summary = summary
         log.info("ingested %s", {k: v for k, v in summary.items() if k != "failed"})
         return summary

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
         512, ge=1, description="Ceiling and default for max_tokens per request."
     )
     log_level: str = Field("info", description="Log level of the gateway.")
+    trace_retention_days: float = Field(
+        30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -47,6 +47,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         tpot_s=generation.tpot_s,
         temperature=request.temperature,
         prompt_version=prompt.version_id,
+        prompt_hash=prompt.content_hash,
         fallback_reasons=generation.fallback_reasons,
         held_back=guard is not None,
         stopped_by=(guard.blocked or {}).get("name") if guard else None,

@@ -23,15 +23,24 @@ from serving.chat.protocol import (
     completion_id,
 )
 from serving.errors import InvalidRequest, ModelNotFound
+from serving.observability import Observer
 from serving.settings import Settings
 
 MODEL_NAME = "railyard"
 
 
 class ChatService:
-    def __init__(self, graph: RequestGraph, settings: Settings) -> None:
+    def __init__(
+        self, graph: RequestGraph, settings: Settings, observer: Observer | None = None
+    ) -> None:
         self.graph = graph
         self.settings = settings
+        self.observer = observer
+
+    def _finished(self, state: dict[str, Any], started: float, t0: float, stream: bool) -> None:
+        if self.observer is not None:
+            latency_ms = (time.perf_counter() - t0) * 1000
+            self.observer.finished(state, started=started, latency_ms=latency_ms, stream=stream)
 
     def check(self, request: ChatCompletionRequest, trace_id: str) -> InputState:
         """Refuse what railyard cannot honour, with the parameter named; build the graph input."""
@@ -76,7 +85,9 @@ class ChatService:
     async def complete(
         self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
     ) -> ChatCompletionResponse:
+        started, t0 = time.time(), time.perf_counter()
         state = await self.graph.run(self.check(request, trace_id), thread_id=thread_id)
+        self._finished(state, started, t0, stream=False)
         generation = state["generation"]
         return ChatCompletionResponse(
             model=MODEL_NAME,
@@ -95,6 +106,7 @@ class ChatService:
     ) -> AsyncIterator[dict[str, Any]]:
         """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
         a request that fails before any text can still be answered with a plain HTTP error."""
+        started, t0 = time.time(), time.perf_counter()
         state = self.check(request, trace_id)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         chunk_id, created = completion_id(), int(time.time())
@@ -114,6 +126,7 @@ class ChatService:
             if kind == "delta":
                 yield chunk(DeltaMessage(content=value))
                 continue
+            self._finished(value, started, t0, stream=True)
             info = _railyard_info(value)
             if (blocked := _output_block(value)) is not None:
                 # Text already sent stays sent; the stream ends with an error, as NeMo's does.

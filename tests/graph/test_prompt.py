@@ -32,3 +32,30 @@ def test_client_stops_come_first_and_at_most_four():
 
 def test_version_id():
     assert PROMPT.version_id == f"answer@v{PROMPT.version}"
+
+
+def test_every_prompt_matches_the_hash_locked_for_its_version():
+    import yaml
+
+    locked = yaml.safe_load((DEFAULT_PROMPT.parent / "versions.yaml").read_text())
+    for path in sorted(DEFAULT_PROMPT.parent.glob("*.yaml")):
+        if path.name == "versions.yaml":
+            continue
+        prompt = Prompt.load(path)
+        expected = locked.get(prompt.id, {}).get(prompt.version)
+        assert expected == prompt.content_hash, (
+            f"{path.name} ({prompt.version_id}) has content hash {prompt.content_hash}, but "
+            f"versions.yaml locks {expected!r} for that version. A changed prompt needs a new "
+            f"version: bump `version` in {path.name} and add `{prompt.version + 1}: <hash>` "
+            "under its id in versions.yaml."
+        )
+
+
+def test_the_hash_ignores_version_and_description_only(tmp_path):
+    text = DEFAULT_PROMPT.read_text()
+    bumped = tmp_path / "bumped.yaml"
+    bumped.write_text(text.replace(f"version: {PROMPT.version}", "version: 99", 1))
+    assert Prompt.load(bumped).content_hash == PROMPT.content_hash
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(text.replace("company knowledge assistant", "company assistant", 1))
+    assert Prompt.load(edited).content_hash != PROMPT.content_hash

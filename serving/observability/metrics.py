@@ -1,0 +1,91 @@
+"""Prometheus metrics (prometheus-client), updated from each request's trace. Names follow
+Prometheus conventions: `railyard_` prefix, base units (seconds, tokens, USD) in the name,
+`_total` on counters. Each app has its own registry, so several apps can share a process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+TOKEN_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "railyard_requests", "Chat completion requests.", ["route", "outcome"], registry=r
+        )
+        self.request_seconds = Histogram(
+            "railyard_request_duration_seconds", "Request latency, first byte in to last out.",
+            ["route", "outcome"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.node_seconds = Histogram(
+            "railyard_node_duration_seconds", "Time spent in each request-graph node.",
+            ["node"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.ttft = Histogram(
+            "railyard_time_to_first_token_seconds", "Model time to first token.", ["route"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.tpot = Histogram(
+            "railyard_time_per_output_token_seconds", "Model time per token after the first.",
+            ["route"], buckets=TOKEN_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.prompt_tokens = Counter(
+            "railyard_prompt_tokens", "Prompt tokens sent to models.", ["route"], registry=r
+        )
+        self.completion_tokens = Counter(
+            "railyard_completion_tokens", "Completion tokens from models.", ["route"], registry=r
+        )
+        self.cost = Counter("railyard_cost_usd", "Model cost in USD.", ["route"], registry=r)
+        self.fallbacks = Counter(
+            "railyard_fallbacks", "Requests the fallback answered, by why the local model did not.",
+            ["reason"], registry=r,
+        )  # fmt: skip
+        self.rail_blocks = Counter(
+            "railyard_rail_blocks", "Requests or answers stopped by a rail.", ["rail", "stage"],
+            registry=r,
+        )  # fmt: skip
+        self.errors = Counter(
+            "railyard_request_errors", "Requests that ended in an error.", ["type"], registry=r
+        )
+        self.ingest_runs = Counter(
+            "railyard_ingest_runs", "Ingestion runs by result.", ["status"], registry=r
+        )
+        self.ingest_failed_documents = Counter(
+            "railyard_ingest_failed_documents", "Documents skipped by ingestion.", registry=r
+        )
+
+    def observe(self, trace: dict[str, Any]) -> None:
+        route, outcome = trace["route"], trace["outcome"]
+        self.requests.labels(route, outcome).inc()
+        self.request_seconds.labels(route, outcome).observe(trace["latency_ms"] / 1000)
+        for span in trace["spans"]:
+            self.node_seconds.labels(span["name"]).observe(span["latency_ms"] / 1000)
+        call = trace["generation"]
+        model_route = call.get("route") or route
+        if call.get("model") not in (None, "none"):
+            if call["ttft_ms"] is not None:
+                self.ttft.labels(model_route).observe(call["ttft_ms"] / 1000)
+            if call["tpot_ms"] is not None:
+                self.tpot.labels(model_route).observe(call["tpot_ms"] / 1000)
+            self.prompt_tokens.labels(model_route).inc(call["prompt_tokens"])
+            self.completion_tokens.labels(model_route).inc(call["completion_tokens"])
+            self.cost.labels(model_route).inc(call["cost_usd"])
+            if model_route == "fallback":
+                for reason in call["fallback_reasons"] or ["forced"]:
+                    self.fallbacks.labels(reason).inc()
+        if blocked := trace.get("blocked"):
+            self.rail_blocks.labels(blocked.get("name", "?"), blocked.get("stage", "?")).inc()
+
+    def observe_ingest(self, summary: dict[str, Any] | None, error: bool = False) -> None:
+        self.ingest_runs.labels("failed" if error else "ok").inc()
+        if summary:
+            self.ingest_failed_documents.inc(len(summary.get("failed", [])))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

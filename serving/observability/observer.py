@@ -1,0 +1,28 @@
+"""What happens when a request ends: its trace is built, counted in the metrics and queued for
+the store. Nothing here waits on disk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.observability.metrics import Metrics
+from serving.observability.record import build_trace
+from serving.observability.store import TraceStore
+
+
+class Observer:
+    def __init__(self, store: TraceStore | None, metrics: Metrics) -> None:
+        self.store = store
+        self.metrics = metrics
+
+    def finished(
+        self, state: dict[str, Any], *, started: float, latency_ms: float, stream: bool
+    ) -> dict[str, Any]:
+        trace = build_trace(state, started=started, latency_ms=latency_ms, stream=stream)
+        self.metrics.observe(trace)
+        if self.store is not None:
+            self.store.record(trace)
+        return trace
+
+    def failed(self, error: BaseException) -> None:
+        self.metrics.errors.labels(type(error).__name__).inc()

@@ -1,0 +1,98 @@
+"""A request's trace, built from the graph's final state: one span per node (the `generate` span
+carries the model call: model, route, tokens, cost, TTFT, TPOT, tokens/s, temperature, prompt
+version), the rail verdicts, the retrieved chunks with their scores, and who asked."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def outcome_of(state: dict[str, Any]) -> str:
+    """blocked (a rail stopped the request or answer) | refused | no_context | extractive |
+    generated."""
+    if state.get("route") == "blocked":
+        return "blocked"
+    return state.get("answer_mode", "generated")
+
+
+def build_trace(
+    state: dict[str, Any],
+    *,
+    started: float,
+    latency_ms: float,
+    stream: bool,
+    project: str = "default",
+    user: str | None = None,
+) -> dict[str, Any]:
+    generation = state.get("generation") or {}
+    usage = generation.get("usage") or {}
+    params = state.get("params") or {}
+    route = state.get("route", generation.get("route", "local"))
+    ttft_s, latency_s = generation.get("ttft_s"), generation.get("latency_s") or 0.0
+    completion = usage.get("completion_tokens", 0)
+    model_call = {
+        "model": generation.get("model"),
+        "route": generation.get("route"),
+        "prompt_tokens": usage.get("prompt_tokens", 0),
+        "completion_tokens": completion,
+        "cost_usd": generation.get("cost_usd", 0.0),
+        "ttft_ms": _ms(ttft_s),
+        "tpot_ms": _ms((latency_s - ttft_s) / (completion - 1))
+        if ttft_s is not None and completion > 1
+        else None,
+        "tokens_per_s": round(completion / latency_s, 2) if latency_s > 0 else None,
+        "temperature": params.get("temperature"),
+        "prompt_version": state.get("prompt_version"),
+        "prompt_hash": next(
+            (
+                s["attributes"].get("prompt_hash")
+                for s in state.get("spans", [])
+                if s["name"] == "generate"
+            ),
+            None,
+        ),
+        "fallback_reasons": generation.get("fallback_reasons", []),
+    }
+    spans = []
+    for span in state.get("spans", []):
+        entry = {
+            "name": span["name"],
+            "start": span["start"],
+            "end": span["start"] + span["latency_ms"] / 1000,
+            "latency_ms": round(span["latency_ms"], 3),
+            "attributes": span.get("attributes", {}),
+        }
+        if span["name"] == "generate":
+            entry["attributes"] = {**entry["attributes"], **model_call}
+        spans.append(entry)
+    return {
+        "trace_id": state["trace_id"],
+        "created": started,
+        "finished": time.time(),
+        "latency_ms": round(latency_ms, 3),
+        "stream": stream,
+        "project": project,
+        "user": user or params.get("user"),
+        "route": route,
+        "outcome": outcome_of(state),
+        "answer_mode": state.get("answer_mode", "generated"),
+        "prompt_version": state.get("prompt_version"),
+        "cost_usd": generation.get("cost_usd", 0.0),
+        "usage": {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": completion},
+        "generation": model_call,
+        "spans": spans,
+        "rails": state.get("rails", []) + state.get("retrieval_rails", []),
+        "blocked": state.get("blocked"),
+        "retrieval": {
+            "index_version": state.get("index_version"),
+            "chunks": [
+                {"chunk_id": p["chunk_id"], "source": p.get("source"), "score": p.get("score")}
+                for p in state.get("passages", [])
+            ],
+        },
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)

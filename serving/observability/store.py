@@ -1,0 +1,188 @@
+"""Traces and feedback in SQLite (the data dir's `traces.sqlite` by default).
+
+Requests hand their trace to `record()`, which only queues it: one writer thread commits, so
+tracing stays off the request path. Readers (`get`, `search`) first wait for what is queued, so a
+trace is readable as soon as its response has been sent. WAL mode lets the CLI read while the
+server writes. Traces older than the retention period are deleted at start and once a day.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("railyard.traces")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+    trace_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    project TEXT NOT NULL,
+    user TEXT,
+    route TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    prompt_version TEXT,
+    cost_usd REAL NOT NULL,
+    latency_ms REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
+CREATE INDEX IF NOT EXISTS traces_project ON traces (project, created);
+CREATE TABLE IF NOT EXISTS feedback (
+    trace_id TEXT NOT NULL REFERENCES traces (trace_id) ON DELETE CASCADE,
+    created REAL NOT NULL,
+    score REAL NOT NULL,
+    comment TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_trace ON feedback (trace_id);
+"""
+DAY_S = 86_400
+_STOP = object()
+
+
+class TraceStore:
+    def __init__(self, path: Path, retention_days: float = 30) -> None:
+        self.path = Path(path)
+        self.retention_s = retention_days * DAY_S
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+        self._queue: queue.Queue = queue.Queue()
+        self._pruned_at = 0.0
+        self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.row_factory = sqlite3.Row
+        return db
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def record(self, trace: dict[str, Any]) -> None:
+        """Queue a trace for the writer; returns at once."""
+        self._queue.put(trace)
+
+    def flush(self) -> None:
+        """Wait until every queued trace is committed."""
+        self._queue.join()
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._writer.join(timeout=10)
+
+    def _write_loop(self) -> None:
+        db = self._connect()
+        try:
+            while True:
+                item = self._queue.get()
+                try:
+                    if item is _STOP:
+                        return
+                    self._insert(db, item)
+                    self._prune_daily(db)
+                except Exception:
+                    log.exception("trace %s not stored", getattr(item, "get", dict)("trace_id"))
+                finally:
+                    self._queue.task_done()
+        finally:
+            db.close()
+
+    def _insert(self, db: sqlite3.Connection, trace: dict[str, Any]) -> None:
+        with db:
+            db.execute(
+                "INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    trace["trace_id"], trace["created"], trace["project"], trace.get("user"),
+                    trace["route"], trace["outcome"], trace.get("prompt_version"),
+                    trace["cost_usd"], trace["latency_ms"], json.dumps(trace),
+                ),
+            )  # fmt: skip
+
+    def _prune_daily(self, db: sqlite3.Connection) -> None:
+        now = time.time()
+        if now - self._pruned_at < DAY_S:
+            return
+        self._pruned_at = now
+        with db:
+            deleted = db.execute(
+                "DELETE FROM traces WHERE created < ?", (now - self.retention_s,)
+            ).rowcount
+        if deleted:
+            log.info("deleted %d traces older than the retention period", deleted)
+
+    def add_feedback(self, trace_id: str, score: float, comment: str | None) -> bool:
+        """Attach a user score to a trace; False when the trace is unknown."""
+        self.flush()
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone():
+                db.execute(
+                    "INSERT INTO feedback VALUES (?, ?, ?, ?)",
+                    (trace_id, time.time(), score, comment),
+                )
+                return True
+        return False
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, trace_id: str) -> dict[str, Any] | None:
+        self.flush()
+        with self._connect() as db:
+            row = db.execute("SELECT body FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+            if row is None:
+                return None
+            trace = json.loads(row["body"])
+            trace["feedback"] = [
+                dict(r)
+                for r in db.execute(
+                    "SELECT created, score, comment FROM feedback WHERE trace_id = ? "
+                    "ORDER BY created",
+                    (trace_id,),
+                )
+            ]
+        return trace
+
+    def search(
+        self,
+        *,
+        since: float | None = None,
+        project: str | None = None,
+        route: str | None = None,
+        outcome: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Trace summaries, newest first."""
+        self.flush()
+        where, args = ["1 = 1"], []
+        for column, value in (("project", project), ("route", route), ("outcome", outcome)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("created >= ?")
+            args.append(since)
+        sql = (
+            "SELECT trace_id, created, project, user, route, outcome, prompt_version, cost_usd, "
+            f"latency_ms FROM traces WHERE {' AND '.join(where)} ORDER BY created DESC LIMIT ?"
+        )
+        with self._connect() as db:
+            return [dict(r) for r in db.execute(sql, (*args, limit))]
+
+    def feedback_summary(self) -> list[dict[str, Any]]:
+        """Feedback per prompt version: how many scores and their mean."""
+        self.flush()
+        sql = (
+            "SELECT t.prompt_version AS prompt_version, COUNT(*) AS scores, "
+            "AVG(f.score) AS mean_score FROM feedback f JOIN traces t USING (trace_id) "
+            "GROUP BY t.prompt_version ORDER BY t.prompt_version"
+        )
+        with self._connect() as db:
+            return [dict(r) for r in db.execute(sql)]
