@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from graph.prompt import Prompt
-from graph.protocols import ChatModel, Rails, Retriever
+from graph.protocols import AnswerCache, ChatModel, Rails, Retriever
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,5 @@ class Context:
     retrieval: RetrievalSettings = RetrievalSettings()
     rails: Rails | None = None
     """Input, retrieved-content and output guardrails; None runs the graph unguarded."""
+    cache: AnswerCache | None = None
+    """The semantic answer cache; None answers every question afresh."""

@@ -13,12 +13,14 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graph.context import Context
+from graph.nodes.cached import cached
 from graph.nodes.gate import gate
 from graph.nodes.generate import generate
 from graph.nodes.input_rails import input_rails
 from graph.nodes.no_answer import no_answer
 from graph.nodes.output_rails import output_rails
 from graph.nodes.refuse import refuse
+from graph.nodes.remember import remember
 from graph.nodes.respond import respond
 from graph.nodes.retrieve import after_retrieve, retrieve
 from graph.state import InputState, State
@@ -33,6 +35,7 @@ def compile_graph(
     *,
     with_retrieval: bool = True,
     with_rails: bool = False,
+    with_cache: bool = False,
 ) -> CompiledStateGraph:
     # The input schema is the whole State (not InputState) so each turn can reset the per-turn
     # fields a checkpointed thread would otherwise carry over (see _fresh).
@@ -40,10 +43,18 @@ def compile_graph(
     builder.add_node(generate)
     builder.add_node(respond)
     builder.add_edge("generate", "respond")
+    with_cache = with_cache and with_retrieval
     if with_retrieval:
         builder.add_node(retrieve)
         builder.add_node(no_answer)
         builder.add_edge("no_answer", "respond")
+    after = ["refuse", "generate", "no_answer"] if with_rails else ["generate", "no_answer"]
+    if with_cache:
+        builder.add_node(cached)
+        builder.add_node(remember)
+        builder.add_edge("remember", END)
+        after.append("cached")
+    finish = "remember" if with_cache else END
     if with_rails:
         builder.add_node(input_rails)
         builder.add_node(gate)
@@ -54,21 +65,23 @@ def compile_graph(
             builder.add_edge(START, node)
         builder.add_edge(starts, "gate")
         if with_retrieval:
-            builder.add_conditional_edges(
-                "gate", after_retrieve, ["refuse", "generate", "no_answer"]
-            )
+            builder.add_conditional_edges("gate", after_retrieve, after)
         else:
             builder.add_conditional_edges("gate", after_input, ["refuse", "generate"])
         builder.add_edge("refuse", END)
         builder.add_edge("respond", "output_rails")
-        builder.add_edge("output_rails", END)
+        if with_cache:
+            builder.add_edge("cached", "output_rails")
+        builder.add_edge("output_rails", finish)
     else:
         if with_retrieval:
             builder.add_edge(START, "retrieve")
-            builder.add_conditional_edges("retrieve", after_retrieve, ["generate", "no_answer"])
+            builder.add_conditional_edges("retrieve", after_retrieve, after)
         else:
             builder.add_edge(START, "generate")
-        builder.add_edge("respond", END)
+        if with_cache:
+            builder.add_edge("cached", END)
+        builder.add_edge("respond", finish)
     return builder.compile(checkpointer=checkpointer, name="railyard")
 
 
@@ -107,7 +120,7 @@ def _fresh(state: InputState) -> dict[str, Any]:
     return {
         **state,
         "rails": [], "retrieval_rails": [], "blocked": None, "refusal": "", "pii_values": {},
-        "output_checked": False, "answer_mode": "generated", "passages": [],
+        "output_checked": False, "answer_mode": "generated", "passages": [], "cache": {},
     }  # fmt: skip
 
 
@@ -116,5 +129,6 @@ def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> 
         checkpointer,
         with_retrieval=context.retriever is not None,
         with_rails=context.rails is not None,
+        with_cache=context.cache is not None,
     )
     return RequestGraph(compiled, context)

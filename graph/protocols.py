@@ -100,6 +100,26 @@ class Retriever(Protocol):
 
     def search(self, query: str, k: int = 5) -> Retrieval: ...
 
+    def index_version(self) -> int:
+        """The version of the live index (it changes with every ingestion run)."""
+        ...
+
+
+class CacheLookup(Protocol):
+    hit: dict[str, Any] | None
+    """The stored answer (answer, answer_mode, citations, passages, question) when it serves."""
+    similarity: float | None
+    result: str
+    """hit | miss | guard_numbers | guard_negation"""
+
+
+class AnswerCache(Protocol):
+    """Answers of earlier questions found again for paraphrases (the semantic cache)."""
+
+    def lookup(self, question: str, scope: str) -> CacheLookup: ...
+
+    def store(self, question: str, scope: str, answer: dict[str, Any]) -> None: ...
+
 
 class RailsVerdicts(Protocol):
     """What the rails decided about one text (`rails.RailsResult` in production)."""

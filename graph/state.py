@@ -67,5 +67,8 @@ class State(InputState, total=False):
     """True when the output rails already checked the answer as it streamed."""
     pii_values: dict[str, str]
     """Placeholders in the masked conversation -> the user's own values."""
+    cache: dict[str, Any]
+    """The cache lookup: {result: hit|miss|guard_*|skipped, similarity, scope}; the stored
+    answer under `entry` on a hit."""
     spans: Annotated[list[Span], operator.add]
     """One span per node, in the order the nodes ran."""

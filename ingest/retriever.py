@@ -41,6 +41,9 @@ class HybridRetriever:
                     self._version = version
         return self._live, self._version
 
+    def index_version(self) -> int:
+        return self.manifest.index_version()
+
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> Retrieved:
         live, version = self._live_ids()
         fetch = 3 * k + 5  # headroom for rows that are not live

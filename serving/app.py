@@ -18,6 +18,7 @@ from graph.context import Context
 from graph.prompt import Prompt
 from rails import RailsEngine
 from serving.admin.api_router import router as admin_router
+from serving.cache import SemanticCache
 from serving.chat.api_router import router as chat_router
 from serving.chat.serving import ChatService
 from serving.errors import APIError, error_body
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
                 retriever=knowledge.retriever,
                 retrieval=retrieval,
                 rails=rails,
+                cache=answer_cache(settings, knowledge),
             )
             observer = Observer(traces, metrics)
             app.state.chat = ChatService(graph.build(context, saver), settings, observer)
@@ -96,6 +98,17 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def answer_cache(settings: Settings, knowledge: KnowledgeBase) -> SemanticCache | None:
+    if not settings.cache_enabled:
+        return None
+    return SemanticCache(
+        knowledge.ingestor.embedder,
+        threshold=settings.cache_similarity,
+        max_entries=settings.cache_max_entries,
+        ttl_s=settings.cache_ttl_s,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -3,6 +3,8 @@ with rich (and as JSON last with --json)."""
 
 from __future__ import annotations
 
+EXAMPLES = "examples/knowledge-base"
+
 
 def bench(settings, args) -> int:
     import json
@@ -16,7 +18,7 @@ def bench(settings, args) -> int:
         from serving.bench_ingest import run
 
         sizes = [int(s) for s in args.sizes.split(",") if s]
-        report = run(Path(args.corpus), sizes)
+        report = run(Path(args.corpus or EXAMPLES), sizes)
         Console(stderr=args.json).print(Pretty(report))
         if args.json:
             print(json.dumps(report))
@@ -26,6 +28,8 @@ def bench(settings, args) -> int:
         return _bench_rails(settings, args)
     if args.what == "tracing":
         return _bench_tracing(settings, args)
+    if args.what == "cache":
+        return _bench_cache(settings, args)
 
     from rich.console import Console
     from rich.table import Table
@@ -75,7 +79,7 @@ def _bench_rails(settings, args) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else None
     report = run(
-        settings, Path(args.qa), Path(args.corpus),
+        settings, Path(args.qa), Path(args.corpus or EXAMPLES),
         limit=args.limit, rounds=args.rounds, data_dir=data_dir, cold=args.cold,
     )  # fmt: skip
     table = Table(title=f"guardrails on vs off ({report['requests_per_side']} requests each)")
@@ -121,7 +125,9 @@ def _bench_tracing(settings, args) -> int:
 
     from serving.bench_tracing import run
 
-    report = run(settings, Path(args.qa), Path(args.corpus), limit=args.limit, rounds=args.rounds)
+    report = run(
+        settings, Path(args.qa), Path(args.corpus or EXAMPLES), limit=args.limit, rounds=args.rounds
+    )
     Console(stderr=args.json).print(
         f"tracing + metrics, {report['requests_per_side']} requests each: "
         f"p50 {report['untraced']['p50_ms']:.1f} -> {report['traced']['p50_ms']:.1f} ms "
@@ -129,6 +135,23 @@ def _bench_tracing(settings, args) -> int:
         f"{report['traced']['p95_ms']:.1f} ms ({report['added_p95_ms']:+.2f}); "
         f"{report['traces_stored']} traces stored"
     )
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _bench_cache(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from serving.bench_cache import run
+
+    # The paraphrase set asks about the whole handbook, not only the sample knowledge base.
+    corpus = Path(args.corpus or "../shared/corpora/18f-handbook")
+    report = run(settings, Path(args.pairs), corpus)
+    Console(stderr=args.json).print(report)
     if args.json:
         print(json.dumps(report))
     return 0

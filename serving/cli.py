@@ -23,10 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("prepare-model", help="convert the packaged local model (once)")
     bench = commands.add_parser("bench", help="measure railyard against the bare components")
     bench.add_argument(
-        "what", nargs="?", choices=["gateway", "ingest", "rails", "tracing"], default="gateway"
+        "what",
+        nargs="?",
+        choices=["gateway", "ingest", "rails", "tracing", "cache"],
+        default="gateway",
     )
     bench.add_argument(
-        "--corpus", default="examples/knowledge-base", help="bench ingest / rails: corpus"
+        "--corpus",
+        help="corpus to index (default: examples/knowledge-base; cache: the 18F handbook)",
+    )
+    bench.add_argument(
+        "--pairs", default="evals/cache/paraphrases.jsonl", help="bench cache: question pairs"
     )
     bench.add_argument("--qa", default="evals/handbook-qa.jsonl", help="bench rails: questions")
     bench.add_argument("--limit", type=int, default=40, help="bench rails: questions used")

@@ -138,6 +138,16 @@ class Settings(BaseSettings):
         512, ge=1, description="Ceiling and default for max_tokens per request."
     )
     log_level: str = Field("info", description="Log level of the gateway.")
+    cache_enabled: bool = Field(
+        True,
+        description="Serve paraphrases of answered single-question requests from the semantic "
+        "cache (route `cache`; the rails still run).",
+    )
+    cache_similarity: float = Field(
+        0.9, gt=0, le=1, description="MiniLM cosine at which a question counts as a paraphrase."
+    )
+    cache_max_entries: int = Field(10_000, ge=1, description="Answers kept (least recent go).")
+    cache_ttl_s: float = Field(86_400, gt=0, description="Seconds a cached answer is served.")
     trace_retention_days: float = Field(
         30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
     )

@@ -80,6 +80,8 @@ def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: 
         "openai_api_key": "sk-test-fallback",
         "knowledge_base": f'["{corpus}"]',
         "retrieval_extractive": "never",
+        # Repeated test questions must reach the model; the cache has its own gateway.
+        "cache_enabled": "false",
     }
     return railyard_serve(name, run_dir / "logs", **(defaults | settings))
 

@@ -16,9 +16,34 @@ def last_user_message(state: State) -> str:
     return next(m["content"] for m in reversed(state["messages"]) if m["role"] == "user")
 
 
+def cache_scope(state: State, context: Context) -> str | None:
+    """Where a cached answer may serve this request: single-question requests (no history, no
+    client system prompt) under the live index and the current prompt; None when not cacheable."""
+    if context.cache is None or [m["role"] for m in state["messages"]] != ["user"]:
+        return None
+    prompt = context.prompt
+    version = context.retriever.index_version()
+    return f"index@{version}|{prompt.version_id}#{prompt.content_hash}"
+
+
+def _cache_lookup(state: State, context: Context) -> dict:
+    scope = cache_scope(state, context)
+    if scope is None:
+        return {"result": "skipped"}
+    found = context.cache.lookup(last_user_message(state), scope)
+    cache = {"result": found.result, "similarity": found.similarity, "scope": scope}
+    return cache | ({"entry": found.hit} if found.hit is not None else {})
+
+
 async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("retrieve")
-    settings = runtime.context.retrieval
+    context = runtime.context
+    settings = context.retrieval
+    cache = await asyncio.to_thread(_cache_lookup, state, context)
+    if "entry" in cache:
+        # A paraphrase of an answered question: its (already neutralised) chunks come back.
+        span = timer.span(cache="hit", similarity=cache["similarity"])
+        return {"passages": cache["entry"]["passages"], "cache": cache, "spans": [span]}
     result = await asyncio.to_thread(
         runtime.context.retriever.search, last_user_message(state), settings.k
     )
@@ -33,13 +58,17 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         # Retrieved text is data, not instructions: neutralise it before it reaches the prompt.
         passages, scanned = runtime.context.rails.scan_passages(passages)
     span = timer.span(
+        cache=cache["result"],
         neutralised=[v["reason"] for v in scanned],
         index_version=result.index_version,
         hits=[{"chunk_id": h.chunk_id, "score": round(h.score or 0.0, 4)} for h in result.hits],
         relevant=len(relevant),
         unknown_terms=list(result.unknown_terms),
     )
-    update = {"passages": passages, "index_version": result.index_version, "spans": [span]}
+    update = {
+        "passages": passages, "index_version": result.index_version, "cache": cache,
+        "spans": [span],
+    }  # fmt: skip
     return update | ({"retrieval_rails": scanned} if runtime.context.rails is not None else {})
 
 
@@ -56,4 +85,6 @@ def after_retrieve(state: State) -> str:
     """Refuse what the input rails blocked; generate only when something relevant was found."""
     if state.get("blocked"):
         return "refuse"
+    if "entry" in (state.get("cache") or {}):
+        return "cached"
     return "generate" if state.get("passages") else "no_answer"

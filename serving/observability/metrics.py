@@ -50,6 +50,10 @@ class Metrics:
             "railyard_rail_blocks", "Requests or answers stopped by a rail.", ["rail", "stage"],
             registry=r,
         )  # fmt: skip
+        self.cache_lookups = Counter(
+            "railyard_cache_lookups", "Semantic cache lookups by result (hit, miss, guard_*).",
+            ["result"], registry=r,
+        )  # fmt: skip
         self.errors = Counter(
             "railyard_request_errors", "Requests that ended in an error.", ["type"], registry=r
         )
@@ -66,6 +70,9 @@ class Metrics:
         self.request_seconds.labels(route, outcome).observe(trace["latency_ms"] / 1000)
         for span in trace["spans"]:
             self.node_seconds.labels(span["name"]).observe(span["latency_ms"] / 1000)
+            lookup = span["attributes"].get("cache") if span["name"] == "retrieve" else None
+            if lookup not in (None, "skipped"):
+                self.cache_lookups.labels(lookup).inc()
         call = trace["generation"]
         model_route = call.get("route") or route
         if call.get("model") not in (None, "none"):

@@ -1,0 +1,165 @@
+"""The semantic answer cache: answers stored by the MiniLM embedding of their question, found
+again for a paraphrase at or above a cosine threshold.
+
+- Scope: an entry only serves requests with the same scope (index version, prompt version and
+  content hash, client system prompt), so re-ingestion or a prompt change invalidates it.
+- Guards against false hits between near-identical questions: the two questions must carry the
+  same numbers ("10 days" vs "15 days"), the same negations ("can I" vs "can't I", "paid" vs
+  "unpaid") and the same direction words ("biggest" vs "smallest", "before" vs "after").
+- Bounded: least recently used entries go first; entries expire after a TTL.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingest.embedder import Embedder
+
+NUMBER_WORDS = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "hundred", "thousand",
+    "million", "first", "second", "third", "fourth", "fifth", "half", "quarter", "once", "twice",
+}  # fmt: skip
+NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without",
+             "cannot", "nowhere"}  # fmt: skip
+# Words that set a direction or an extreme: swapping one for another ("biggest" for "smallest",
+# "before" for "after") keeps the embedding close and flips the answer.
+POLAR = {
+    "more", "less", "fewer", "most", "least", "max", "maximum", "min", "minimum", "biggest",
+    "largest", "smallest", "longest", "shortest", "highest", "lowest", "earliest", "latest",
+    "oldest", "newest", "before", "after", "above", "below", "over", "under", "increase",
+    "decrease", "first", "last", "start", "end", "allowed", "prohibited", "required", "optional",
+}  # fmt: skip
+NEGATING_PREFIXES = ("un", "non", "non-", "dis", "in", "im", "ir", "il")
+WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,:]\d+)*")
+
+
+def words_of(question: str) -> list[str]:
+    return WORD.findall(question.lower().replace("’", "'"))
+
+
+def signature(question: str) -> tuple[Counter, int, Counter]:
+    """The numbers a question names, how many negations it has, and its direction words."""
+    words = words_of(question)
+    numbers = Counter(w for w in words if w[0].isdigit() or w in NUMBER_WORDS)
+    negations = sum(w in NEGATIONS or w.endswith("n't") for w in words)
+    return numbers, negations, Counter(w for w in words if w in POLAR)
+
+
+def negated_by_prefix(a: set[str], b: set[str]) -> bool:
+    """One question says "paid", the other "unpaid" (or "non-exempt" for "exempt", ...)."""
+    for x, y in ((a, b), (b, a)):
+        if any(p + w in y for w in x - y for p in NEGATING_PREFIXES):
+            return True
+    return False
+
+
+@dataclass
+class Lookup:
+    hit: dict[str, Any] | None
+    """The stored entry (answer, citations, passages, question) when it serves this request."""
+    similarity: float | None = None
+    """Cosine to the nearest stored question in scope, if any."""
+    result: str = "miss"
+    """hit | miss | guard_numbers | guard_negation | guard_direction"""
+
+
+@dataclass
+class _Scope:
+    questions: list[str] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+
+
+class SemanticCache:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        threshold: float = 0.9,
+        max_entries: int = 10_000,
+        ttl_s: float = 86_400,
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.max_entries = max_entries
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._scopes: dict[str, _Scope] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, question: str, scope: str) -> Lookup:
+        vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        with self._lock:
+            found = self._scopes.get(scope)
+            if found is None or not found.keys:
+                return Lookup(None)
+            similarities = np.stack(found.vectors) @ vector
+            best = int(np.argmax(similarities))
+            similarity = float(similarities[best])
+            key = found.keys[best]
+            entry = self._entries.get(key)
+            if similarity < self.threshold or entry is None:
+                return Lookup(None, similarity)
+            if time.time() - entry["stored_at"] > self.ttl_s:
+                self._remove(key)
+                return Lookup(None, similarity)
+            numbers, negations, polar = signature(question)
+            if numbers != entry["numbers"]:
+                return Lookup(None, similarity, "guard_numbers")
+            words = set(words_of(question))
+            if negations != entry["negations"] or negated_by_prefix(words, entry["words"]):
+                return Lookup(None, similarity, "guard_negation")
+            if polar != entry["polar"]:
+                return Lookup(None, similarity, "guard_direction")
+            self._entries.move_to_end(key)
+            return Lookup(entry, similarity, "hit")
+
+    def store(self, question: str, scope: str, answer: dict[str, Any]) -> None:
+        """Remember `answer` (answer, citations, passages, prompt_version) for `question`."""
+        vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        numbers, negations, polar = signature(question)
+        with self._lock:
+            self._drop_other_scopes(scope)
+            found = self._scopes.setdefault(scope, _Scope())
+            if question in found.questions:
+                return
+            key, self._next = self._next, self._next + 1
+            self._entries[key] = {
+                **answer, "question": question, "scope": scope, "numbers": numbers,
+                "negations": negations, "polar": polar, "words": set(words_of(question)),
+                "stored_at": time.time(),
+            }  # fmt: skip
+            found.questions.append(question)
+            found.vectors.append(vector)
+            found.keys.append(key)
+            while len(self._entries) > self.max_entries:
+                self._remove(next(iter(self._entries)))
+
+    def _remove(self, key: int) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        found = self._scopes.get(entry["scope"])
+        if found is not None and key in found.keys:
+            i = found.keys.index(key)
+            for column in (found.questions, found.vectors, found.keys):
+                del column[i]
+
+    def _drop_other_scopes(self, scope: str) -> None:
+        """An index or prompt change makes every other scope's answers stale: free them."""
+        stale = [s for s in self._scopes if s != scope]
+        for name in stale:
+            for key in self._scopes.pop(name).keys:
+                self._entries.pop(key, None)

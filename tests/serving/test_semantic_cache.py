@@ -1,0 +1,83 @@
+"""The semantic cache through the real endpoint (guarded gateway): a paraphrase of an
+answered question comes from the cache (route `cache`, no tokens, no cost) and still passes the
+output rails; streams too; re-ingestion invalidates it; metrics count hits."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import serve
+from tests.serving.test_observability import metric, trace_of
+
+QUESTION = "How much sick leave do employees earn every pay period?"
+PARAPHRASE = "How much sick leave does an employee earn each pay period?"
+
+
+@pytest.fixture(scope="module")
+def cache_gateway(run_dir, vllm_url, fallback_server, knowledge_base):
+    server = serve(
+        "cache-gateway", run_dir, fallback_server, knowledge_base,
+        local_base_url=vllm_url, cache_enabled="true",
+        # Extractive answers are deterministic and always grounded: what is cached is known.
+        retrieval_extractive="always",
+    )  # fmt: skip
+    server.start().wait("/readyz", 300)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def cache_client(cache_gateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=cache_gateway.url + "/v1", api_key="unused", max_retries=0)
+
+
+def ask(client: openai.OpenAI, question: str):
+    raw = client.chat.completions.with_raw_response.create(
+        model="railyard", messages=[{"role": "user", "content": question}], max_tokens=32
+    )
+    completion = raw.parse()
+    return raw.headers["x-railyard-trace-id"], completion, completion.model_extra["railyard"]
+
+
+def test_a_paraphrase_is_answered_from_the_cache_through_the_rails(cache_gateway, cache_client):
+    hits_before = metric(cache_gateway, "railyard_cache_lookups_total", result="hit")
+    _, first, info = ask(cache_client, QUESTION)
+    assert info["route"] == "local" and info["answer_mode"] == "extractive"
+    trace_id, second, cached = ask(cache_client, PARAPHRASE)
+    assert cached["route"] == "cache"
+    assert second.choices[0].message.content == first.choices[0].message.content
+    assert second.usage.total_tokens == 0 and cached["cost_usd"] == 0.0
+    assert cached["citations"] == info["citations"]
+    output_rails = {v["name"] for v in cached["rails"] if v["stage"] == "output"}
+    assert "check secrets on output" in output_rails  # rails still run on cached answers
+    spans = [s["name"] for s in trace_of(cache_gateway, trace_id)["spans"]]
+    assert "cached" in spans and "output_rails" in spans and "generate" not in spans
+    assert metric(cache_gateway, "railyard_cache_lookups_total", result="hit") == hits_before + 1
+
+
+def test_a_cached_answer_streams(cache_gateway, cache_client):
+    _, first, _ = ask(cache_client, QUESTION)
+    chunks = list(
+        cache_client.chat.completions.create(
+            model="railyard", messages=[{"role": "user", "content": PARAPHRASE}],
+            max_tokens=32, stream=True,
+        )
+    )  # fmt: skip
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == first.choices[0].message.content
+    assert chunks[-1].model_extra["railyard"]["route"] == "cache"
+
+
+def test_reingestion_invalidates_the_cache(cache_gateway, cache_client, tmp_path):
+    ask(cache_client, QUESTION)
+    assert ask(cache_client, PARAPHRASE)[2]["route"] == "cache"
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "parking.md").write_text("# Parking\n\nVisitor parking is on level two.\n")
+    response = httpx.post(
+        cache_gateway.url + "/v1/admin/ingest", json={"paths": [str(extra)]}, timeout=120
+    )
+    response.raise_for_status()
+    assert ask(cache_client, PARAPHRASE)[2]["route"] in ("local", "fallback")
