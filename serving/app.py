@@ -26,6 +26,7 @@ from serving.knowledge import KnowledgeBase, retrieval_settings
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
 from serving.observability import Metrics, Observer, TraceStore
+from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
 from serving.router.router import RouterChatModel
 from serving.settings import Settings
@@ -39,7 +40,14 @@ def create_app(settings: Settings) -> FastAPI:
     chat_model = RouterChatModel(settings)
     prompt = Prompt.load(settings.prompt_file)
     metrics = Metrics()
-    knowledge = KnowledgeBase(settings, metrics=metrics)
+    alerts = Alerter(
+        settings.alert_webhook_url,
+        window_s=settings.alert_window_s,
+        min_requests=settings.alert_min_requests,
+        error_rate=settings.alert_error_rate,
+        fallback_rate=settings.alert_fallback_rate,
+    )
+    knowledge = KnowledgeBase(settings, metrics=metrics, alerts=alerts)
     retrieval = retrieval_settings(settings)
     rails = (
         RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
@@ -71,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
                 rails=rails,
                 cache=answer_cache(settings, knowledge),
             )
-            observer = Observer(traces, metrics)
+            observer = Observer(traces, metrics, alerts)
             app.state.chat = ChatService(graph.build(context, saver), settings, observer)
             try:
                 yield

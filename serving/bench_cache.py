@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import json
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from graph import build
 from serving.bench_rails import WARMUP, _pct, _timed
 from serving.cache import SemanticCache
 from serving.chat.serving import ChatService
-from serving.inprocess import services
+from serving.inprocess import scratch_settings, services
 from serving.settings import Settings
 
 
@@ -67,8 +66,6 @@ async def _run(settings: Settings, pairs: list[dict]) -> dict[str, Any]:
 
 def run(settings: Settings, pairs_file: Path, corpus: Path) -> dict:
     pairs = [json.loads(line) for line in pairs_file.read_text().splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory(prefix="railyard-bench-") as scratch:
-        isolated = settings.model_copy(
-            update={"data_dir": Path(scratch), "knowledge_base": [corpus]}
-        )
+    # The pairs name their corpus: the configured knowledge base is not used.
+    with scratch_settings(settings.model_copy(update={"knowledge_base": []}), corpus) as isolated:
         return asyncio.run(_run(isolated, pairs))

@@ -10,16 +10,14 @@ from the knowledge base) so the bench can run beside a serving gateway.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from serving.chat.serving import ChatService
-from serving.inprocess import Services, ask, services
+from serving.inprocess import Services, ask, load_questions, scratch_settings, services
 from serving.settings import Settings
 
 WARMUP = 5
@@ -123,14 +121,6 @@ def run(
     data_dir: Path | None = None,
     cold: bool = False,
 ) -> dict:
-    questions = [
-        json.loads(line)["question"] for line in qa_file.read_text().splitlines() if line.strip()
-    ][:limit]
-    with tempfile.TemporaryDirectory(prefix="railyard-bench-") as scratch:
-        isolated = settings.model_copy(
-            update={
-                "data_dir": data_dir or Path(scratch),
-                "knowledge_base": settings.knowledge_base or [corpus],
-            }
-        )
+    questions = load_questions(qa_file, limit)
+    with scratch_settings(settings, corpus, data_dir) as isolated:
         return asyncio.run(_run(isolated, questions, rounds, cold))

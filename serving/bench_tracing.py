@@ -8,15 +8,13 @@ what a client waits for, plus whatever the writer's CPU use costs the request pa
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from serving.bench_rails import WARMUP, _pct, _timed
 from serving.chat.serving import ChatService
-from serving.inprocess import services
+from serving.inprocess import load_questions, scratch_settings, services
 from serving.observability import Metrics, Observer, TraceStore
 from serving.settings import Settings
 
@@ -53,14 +51,5 @@ async def _run(settings: Settings, questions: list[str], rounds: int) -> dict[st
 
 
 def run(settings: Settings, qa_file: Path, corpus: Path, *, limit: int, rounds: int) -> dict:
-    questions = [
-        json.loads(line)["question"] for line in qa_file.read_text().splitlines() if line.strip()
-    ][:limit]
-    with tempfile.TemporaryDirectory(prefix="railyard-bench-") as scratch:
-        isolated = settings.model_copy(
-            update={
-                "data_dir": Path(scratch),
-                "knowledge_base": settings.knowledge_base or [corpus],
-            }
-        )
-        return asyncio.run(_run(isolated, questions, rounds))
+    with scratch_settings(settings, corpus) as isolated:
+        return asyncio.run(_run(isolated, load_questions(qa_file, limit), rounds))

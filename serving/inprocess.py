@@ -5,8 +5,10 @@ on and off. The HTTP layer is left out; everything under it is what `railyard se
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +67,24 @@ def ask(question: str) -> ChatCompletionRequest:
     return ChatCompletionRequest(
         model=MODEL_NAME, messages=[{"role": "user", "content": question}], temperature=0.0
     )
+
+
+def load_questions(qa_file: Path, limit: int | None = None) -> list[str]:
+    """The `question` of each line of a JSONL file, the first `limit` of them."""
+    lines = [line for line in qa_file.read_text().splitlines() if line.strip()]
+    return [json.loads(line)["question"] for line in lines][:limit]
+
+
+@contextlib.contextmanager
+def scratch_settings(
+    settings: Settings, corpus: Path, data_dir: Path | None = None
+) -> Iterator[Settings]:
+    """Settings over their own data dir (a temporary one unless given), seeded from `corpus`
+    unless a knowledge base is configured, so a bench can run beside a serving gateway."""
+    with tempfile.TemporaryDirectory(prefix="railyard-bench-") as scratch:
+        yield settings.model_copy(
+            update={
+                "data_dir": data_dir or Path(scratch),
+                "knowledge_base": settings.knowledge_base or [corpus],
+            }
+        )

@@ -12,6 +12,7 @@ from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from serving.local_model.command import prompt_style
+from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
 
@@ -37,9 +38,12 @@ def ingest_config(settings: Settings) -> IngestConfig:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics | None = None, alerts: Alerter | None = None
+    ) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.alerts = alerts
         self.ingestor = Ingestor(ingest_config(settings))
         self.retriever = HybridRetriever(
             self.ingestor.store, self.ingestor.manifest, self.ingestor.embedder
@@ -59,12 +63,16 @@ class KnowledgeBase:
         async with self._lock:
             try:
                 summary = await asyncio.to_thread(self.ingestor.run, paths)
-            except Exception:
+            except Exception as exc:
                 if self.metrics is not None:
                     self.metrics.observe_ingest(None, error=True)
+                if self.alerts is not None:
+                    self.alerts.ingest(None, exc)
                 raise
         if self.metrics is not None:
             self.metrics.observe_ingest(summary)
+        if self.alerts is not None:
+            self.alerts.ingest(summary)
         self.last_summary = summary
         log.info("ingested %s", {k: v for k, v in summary.items() if k != "failed"})
         return summary

@@ -148,6 +148,17 @@ class Settings(BaseSettings):
     )
     cache_max_entries: int = Field(10_000, ge=1, description="Answers kept (least recent go).")
     cache_ttl_s: float = Field(86_400, gt=0, description="Seconds a cached answer is served.")
+    alert_webhook_url: str | None = Field(
+        None,
+        description="Webhook that receives a JSON alert on a failed ingestion run and on an "
+        "error- or fallback-rate spike.",
+    )
+    alert_window_s: float = Field(300, gt=0, description="Window the alert rates are taken on.")
+    alert_min_requests: int = Field(
+        20, ge=1, description="Requests in the window before a rate can alert."
+    )
+    alert_error_rate: float = Field(0.2, gt=0, le=1, description="Error rate that alerts.")
+    alert_fallback_rate: float = Field(0.5, gt=0, le=1, description="Fallback rate that alerts.")
     trace_retention_days: float = Field(
         30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
     )

@@ -37,6 +37,18 @@ class ChatService:
         self.settings = settings
         self.observer = observer
 
+    def _failed(self, error: BaseException) -> None:
+        if self.observer is not None:
+            self.observer.failed(error)
+
+    async def _events(self, state: InputState, thread_id: str | None):
+        try:
+            async for event in self.graph.stream(state, thread_id=thread_id):
+                yield event
+        except Exception as exc:
+            self._failed(exc)
+            raise
+
     def _finished(self, state: dict[str, Any], started: float, t0: float, stream: bool) -> None:
         if self.observer is not None:
             latency_ms = (time.perf_counter() - t0) * 1000
@@ -86,7 +98,12 @@ class ChatService:
         self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
-        state = await self.graph.run(self.check(request, trace_id), thread_id=thread_id)
+        inputs = self.check(request, trace_id)
+        try:
+            state = await self.graph.run(inputs, thread_id=thread_id)
+        except Exception as exc:
+            self._failed(exc)
+            raise
         self._finished(state, started, t0, stream=False)
         generation = state["generation"]
         return ChatCompletionResponse(
@@ -119,7 +136,7 @@ class ChatService:
             return body.model_dump(exclude_none=True)
 
         first = True
-        async for kind, value in self.graph.stream(state, thread_id=thread_id):
+        async for kind, value in self._events(state, thread_id):
             if first:
                 yield chunk(DeltaMessage(role="assistant", content=""))
                 first = False

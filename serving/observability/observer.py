@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.observability.record import build_trace
 from serving.observability.store import TraceStore
 
 
 class Observer:
-    def __init__(self, store: TraceStore | None, metrics: Metrics) -> None:
+    def __init__(
+        self, store: TraceStore | None, metrics: Metrics, alerts: Alerter | None = None
+    ) -> None:
         self.store = store
         self.metrics = metrics
+        self.alerts = alerts
 
     def finished(
         self, state: dict[str, Any], *, started: float, latency_ms: float, stream: bool
@@ -22,7 +26,11 @@ class Observer:
         self.metrics.observe(trace)
         if self.store is not None:
             self.store.record(trace)
+        if self.alerts is not None:
+            self.alerts.request(error=False, fallback=trace["generation"]["route"] == "fallback")
         return trace
 
     def failed(self, error: BaseException) -> None:
         self.metrics.errors.labels(type(error).__name__).inc()
+        if self.alerts is not None:
+            self.alerts.request(error=True, fallback=False)

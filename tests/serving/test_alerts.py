@@ -1,0 +1,87 @@
+"""Alerts reach a webhook (a local receiver): an error-rate spike when neither route can answer,
+and an ingestion run that skipped a document."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import KB_QUESTION, serve
+from tests.support.processes import free_port
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        Receiver.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def alert_gateway(run_dir, fallback_server, knowledge_base, receiver):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    server = serve(
+        "alert-gateway", run_dir, fallback_server, knowledge_base,
+        local_base_url=dead, fallback_base_url=dead, alert_webhook_url=receiver,
+        alert_min_requests="3", alert_error_rate="0.5", rails_enabled="false",
+    )  # fmt: skip
+    server.start().wait("/healthz", 300)
+    deadline = time.monotonic() + 300
+    while not httpx.get(server.url + "/readyz", timeout=10).json()["checks"]["vector_store"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    yield server
+    server.stop()
+
+
+def wait_for(kind: str) -> dict:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [a for a in Receiver.received if a["kind"] == kind]
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    pytest.fail(f"no {kind} alert; received {Receiver.received}")
+
+
+def test_an_error_spike_alerts_once(alert_gateway):
+    client = openai.OpenAI(base_url=alert_gateway.url + "/v1", api_key="unused", max_retries=0)
+    for _ in range(4):
+        with pytest.raises(openai.APIStatusError) as failed:
+            client.chat.completions.create(model="railyard", messages=KB_QUESTION, max_tokens=4)
+        assert failed.value.status_code == 503
+    alert = wait_for("error_rate")
+    assert alert["source"] == "railyard" and alert["rate"] >= 0.5 and alert["requests"] >= 3
+    assert len([a for a in Receiver.received if a["kind"] == "error_rate"]) == 1
+
+
+def test_an_ingestion_run_that_skips_a_document_alerts(alert_gateway, tmp_path):
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "ok.md").write_text("# Parking\n\nVisitor parking is on level two.\n")
+    response = httpx.post(
+        alert_gateway.url + "/v1/admin/ingest", json={"paths": [str(tmp_path)]}, timeout=120
+    )
+    response.raise_for_status()
+    alert = wait_for("ingest_failed")
+    assert [f["source"] for f in alert["failed"]] == ["empty.md"]
