@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -71,14 +71,13 @@ class Lookup:
     """hit | miss | guard_numbers | guard_negation | guard_direction"""
 
 
-@dataclass
-class _Scope:
-    questions: list[str] = field(default_factory=list)
-    vectors: list[np.ndarray] = field(default_factory=list)
-    keys: list[int] = field(default_factory=list)
+PUBLIC = ("answer", "answer_mode", "citations", "passages", "prompt_version", "question")
 
 
 class SemanticCache:
+    """Answers of the current scope only: an index or prompt change makes every earlier answer
+    stale, so storing under a new scope forgets them."""
+
     def __init__(
         self,
         embedder: Embedder,
@@ -91,9 +90,11 @@ class SemanticCache:
         self.threshold = threshold
         self.max_entries = max_entries
         self.ttl_s = ttl_s
-        self._entries: OrderedDict[int, dict[str, Any]] = OrderedDict()
-        self._scopes: dict[str, _Scope] = {}
-        self._next = 0
+        self._scope: str | None = None
+        self._entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        """By question, least recently used first."""
+        self._rows: tuple[list[str], np.ndarray] | None = None
+        """The questions and their vectors as one matrix; rebuilt after a change."""
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -102,15 +103,17 @@ class SemanticCache:
     def lookup(self, question: str, scope: str) -> Lookup:
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
         with self._lock:
-            found = self._scopes.get(scope)
-            if found is None or not found.keys:
+            if scope != self._scope or not self._entries:
                 return Lookup(None)
-            similarities = np.stack(found.vectors) @ vector
+            if self._rows is None:
+                questions = list(self._entries)
+                self._rows = questions, np.stack([self._entries[q]["vector"] for q in questions])
+            questions, matrix = self._rows
+            similarities = matrix @ vector
             best = int(np.argmax(similarities))
-            similarity = float(similarities[best])
-            key = found.keys[best]
-            entry = self._entries.get(key)
-            if similarity < self.threshold or entry is None:
+            similarity, key = float(similarities[best]), questions[best]
+            entry = self._entries[key]
+            if similarity < self.threshold:
                 return Lookup(None, similarity)
             if time.time() - entry["stored_at"] > self.ttl_s:
                 self._remove(key)
@@ -124,42 +127,26 @@ class SemanticCache:
             if polar != entry["polar"]:
                 return Lookup(None, similarity, "guard_direction")
             self._entries.move_to_end(key)
-            return Lookup(entry, similarity, "hit")
+            return Lookup({k: entry[k] for k in PUBLIC}, similarity, "hit")
 
     def store(self, question: str, scope: str, answer: dict[str, Any]) -> None:
-        """Remember `answer` (answer, citations, passages, prompt_version) for `question`."""
+        """Remember `answer` (answer, answer_mode, citations, passages, prompt_version)."""
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
         numbers, negations, polar = signature(question)
         with self._lock:
-            self._drop_other_scopes(scope)
-            found = self._scopes.setdefault(scope, _Scope())
-            if question in found.questions:
+            if scope != self._scope:
+                self._scope, self._entries, self._rows = scope, OrderedDict(), None
+            if question in self._entries:
                 return
-            key, self._next = self._next, self._next + 1
-            self._entries[key] = {
-                **answer, "question": question, "scope": scope, "numbers": numbers,
+            self._entries[question] = {
+                **answer, "question": question, "vector": vector, "numbers": numbers,
                 "negations": negations, "polar": polar, "words": set(words_of(question)),
                 "stored_at": time.time(),
             }  # fmt: skip
-            found.questions.append(question)
-            found.vectors.append(vector)
-            found.keys.append(key)
+            self._rows = None
             while len(self._entries) > self.max_entries:
                 self._remove(next(iter(self._entries)))
 
-    def _remove(self, key: int) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is None:
-            return
-        found = self._scopes.get(entry["scope"])
-        if found is not None and key in found.keys:
-            i = found.keys.index(key)
-            for column in (found.questions, found.vectors, found.keys):
-                del column[i]
-
-    def _drop_other_scopes(self, scope: str) -> None:
-        """An index or prompt change makes every other scope's answers stale: free them."""
-        stale = [s for s in self._scopes if s != scope]
-        for name in stale:
-            for key in self._scopes.pop(name).keys:
-                self._entries.pop(key, None)
+    def _remove(self, question: str) -> None:
+        self._entries.pop(question, None)
+        self._rows = None

@@ -2,8 +2,8 @@
 
 - rails: the red-team prompts (evals/redteam/attacks.jsonl) and the handbook questions
   (evals/handbook-qa.jsonl, benign) through the input rails: share of attacks stopped by kind,
-  benign false blocks, latency. Leaks of planted secrets are checked through the endpoint by
-  tests/serving/test_guarded_chat.py, stream and non-stream.
+  benign false blocks, latency. The request-path half (leaks of planted secrets, stream and
+  non-stream) is serving/evaluate_leaks.py.
 - groundedness: a labelled set built from the corpus (real sentences as supported; numbers
   changed, names swapped, negated, and sentences from another document as unsupported) through
   the groundedness checker: precision, recall, F1 of flagging unsupported answers.

@@ -71,10 +71,10 @@ class Alerter:
             )  # fmt: skip
 
     def send(self, kind: str, message: str, **details: Any) -> None:
-        now = time.monotonic()
         if self.url is None:
             return
-        if kind != "ingest_failed" and now - self._last_sent.get(kind, -1e18) < self.window_s:
+        now, last = time.monotonic(), self._last_sent.get(kind)
+        if kind != "ingest_failed" and last is not None and now - last < self.window_s:
             return
         self._last_sent[kind] = now
         body = {"source": "railyard", "kind": kind, "at": time.time(), "message": message}
