@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from graph.prompt import Prompt
 from graph.protocols import AnswerCache, ChatModel, Rails, Retriever
+from graph.routing import Routing
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class RetrievalSettings:
     it does not cover) is answered only if some chunk matches at least this well."""
     context_chunks: int = 3
     """How many of the relevant chunks go into the prompt."""
+    timeout_s: float = 10.0
+    """Longest wait for the knowledge base before the request fails (503)."""
     extractive: Literal["fallback", "never", "always"] = "fallback"
     """When to answer with the best retrieved sentence instead of the model's text: when the
     model's text is not supported by the context (fallback), never, or always."""
@@ -39,3 +42,5 @@ class Context:
     """Input, retrieved-content and output guardrails; None runs the graph unguarded."""
     cache: AnswerCache | None = None
     """The semantic answer cache; None answers every question afresh."""
+    routing: Routing = field(default_factory=Routing)
+    """Which route answers first, and when the fallback model is asked (graph/routing.py)."""

@@ -22,7 +22,9 @@ class ChatRequest:
     user: str | None = None
     request_id: str = ""
     route: Literal["local", "fallback"] | None = None
-    """Ask one route directly (an ungrounded local answer escalated to the fallback model)."""
+    """Ask one route first (None: local); the fallback, difficult questions and escalation."""
+    fallbacks: bool = True
+    """Let a failing local route fall back; False fails the request instead (local-only)."""
     cancel: asyncio.Event | None = field(default=None, compare=False)
     """Set by the caller to stop generation early (the output rails blocked the answer)."""
 

@@ -14,9 +14,11 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
+from graph import routing
 from graph.context import Context
 from graph.prompt import Prompt
 from rails import RailsEngine
+from serving.access import KeyStore, RateLimiter
 from serving.admin.api_router import router as admin_router
 from serving.cache import SemanticCache
 from serving.chat.api_router import router as chat_router
@@ -78,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
                 retrieval=retrieval,
                 rails=rails,
                 cache=answer_cache(settings, knowledge),
+                routing=routing.policy(settings.routing_mode, settings.routing_max_difficulty),
             )
             observer = Observer(traces, metrics, alerts)
             app.state.chat = ChatService(graph.build(context, saver), settings, observer)
@@ -97,6 +100,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.knowledge = knowledge
     app.state.rails = rails
     app.state.metrics = metrics
+    app.state.keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
+    app.state.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
     app.state.traces = None
     app.state.chat = None
     app.include_router(chat_router)
@@ -122,7 +127,7 @@ def answer_cache(settings: Settings, knowledge: KnowledgeBase) -> SemanticCache 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def api_error(request: Request, exc: APIError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,103 +1,138 @@
-"""`railyard bench`: railyard's overhead against the bare vLLM server, measured in one run.
+"""`railyard bench`: railyard's overhead against the bare vLLM server, side by side in one run.
 
-Each question goes through railyard and, interleaved, straight to vLLM as the same final prompt
-(railyard's rendered messages, same max_tokens, stops and greedy decoding), so both produce the
-same tokens and the ratio isolates the gateway's cost.
+The gateway runs in this process (uvicorn in a thread, the app `railyard serve` builds: guarded
+graph, traces, metrics) over its own index of the knowledge base, and is called over HTTP with
+the official `openai` client. Every prompt railyard sends to vLLM is recorded through a LiteLLM
+callback; the bare side sends vLLM that same final prompt, asked for the same number of
+completion tokens, greedy, so both sides produce the same tokens and the difference is
+railyard's own cost (retrieval, rails, routing, tracing, HTTP). Order alternates per question.
+
+Measured: latency p50/p95 ratio, TTFT (raw, and against the bare stream's first checkable unit:
+the output rails hold text back until a sentence is checked), aggregate tokens/s with N
+concurrent streams, per-request retrieval / rails / tracing cost, and the gateway's RSS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import openai
 import psutil
+from litellm.integrations.custom_logger import CustomLogger
 
-from graph.prompt import Prompt
+from graph.holdback import UNIT_END
 
-QUESTIONS = [
-    "What color is the sky on a clear day?",
-    "What is the largest planet in our solar system?",
-    "How many legs does a spider have?",
-    "What do bees make?",
-    "Which ocean is the largest?",
-    "What is the boiling point of water at sea level?",
-    "What language is spoken in Brazil?",
-    "What is the chemical symbol for gold?",
-]
+CHECKABLE_TOKENS = 32
+"""The bare stream's first checkable unit: a sentence end, or this many tokens."""
+
+
+class PromptLog(CustomLogger):
+    """LiteLLM success callback: the messages and parameters railyard sent, by request id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: dict[str, dict[str, Any]] = {}
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        request_id = metadata.get("railyard_request_id")
+        if request_id:
+            params = kwargs.get("optional_params") or {}
+            self.requests[request_id] = {"messages": kwargs["messages"], "stop": params.get("stop")}
+
+    async def wait_for(self, request_id: str, timeout_s: float = 5.0) -> dict | None:
+        deadline = time.monotonic() + timeout_s
+        # Logged on the gateway's event loop (another thread): poll rather than share an Event.
+        while request_id not in self.requests and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return self.requests.get(request_id)
 
 
 @dataclass
-class Samples:
-    latency_s: list[float] = field(default_factory=list)
-    ttft_s: list[float] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=list)
-
-    def summary(self) -> dict[str, float]:
-        lat = sorted(self.latency_s)
-        return {
-            "p50_ms": statistics.median(lat) * 1000,
-            "p95_ms": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000,
-            "ttft_p50_ms": statistics.median(self.ttft_s) * 1000,
-            "tokens_per_s": sum(self.tokens) / sum(self.latency_s),
-            "completion_tokens": sum(self.tokens),
-        }
+class Timing:
+    total_s: float
+    ttft_s: float | None
+    checkable_s: float | None
+    completion_tokens: int
+    trace_id: str | None = None
+    text: str = ""
 
 
-def _timed_stream(client: openai.OpenAI, samples: Samples, **kwargs) -> None:
+async def stream_once(
+    client: openai.AsyncOpenAI, model: str, messages: list[dict], max_tokens: int, **extra
+) -> Timing:
+    """One streamed chat completion, timed on the client side."""
     start = time.perf_counter()
-    ttft, tokens = None, 0
-    stream = client.chat.completions.create(
-        stream=True, stream_options={"include_usage": True}, temperature=0, **kwargs
-    )
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content and ttft is None:
-            ttft = time.perf_counter() - start
+    ttft = checkable = None
+    parts: list[str] = []
+    tokens, trace_id = 0, None
+    stream = await client.chat.completions.create(
+        model=model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
+        stream_options={"include_usage": True}, **extra,
+    )  # fmt: skip
+    async for chunk in stream:
+        now = time.perf_counter() - start
+        extra_fields = chunk.model_extra or {}
+        trace_id = (extra_fields.get("railyard") or {}).get("trace_id") or trace_id
         if chunk.usage:
             tokens = chunk.usage.completion_tokens
-    samples.latency_s.append(time.perf_counter() - start)
-    samples.ttft_s.append(ttft or 0.0)
-    samples.tokens.append(tokens)
+        if chunk.choices and (delta := chunk.choices[0].delta.content):
+            ttft = now if ttft is None else ttft
+            parts.append(delta)
+            if checkable is None and (
+                UNIT_END.search("".join(parts)) or len(parts) >= CHECKABLE_TOKENS
+            ):
+                checkable = now
+    total = time.perf_counter() - start
+    return Timing(total, ttft, checkable or total, tokens or len(parts), trace_id, "".join(parts))
 
 
-def run_latency(
-    gateway_url: str, vllm_url: str, served_name: str, prompt: Prompt, rounds: int, max_tokens: int
-) -> dict:
-    gateway = openai.OpenAI(base_url=gateway_url, api_key="bench", max_retries=0)
-    bare = openai.OpenAI(base_url=vllm_url, api_key="bench", max_retries=0)
-    results = {"railyard": Samples(), "vllm": Samples()}
-    for i in range(rounds * len(QUESTIONS) + 2):
-        question = [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
-        warmup = i < 2
-        sinks = (Samples(), Samples()) if warmup else (results["railyard"], results["vllm"])
-        order = [(gateway, "railyard", question), (bare, served_name, prompt.render(question))]
-        if i % 2:
-            order.reverse()
-            sinks = sinks[::-1]
-        for (client, model, messages), sink in zip(order, sinks, strict=True):
-            _timed_stream(
-                client, sink, model=model, messages=messages, max_tokens=max_tokens,
-                stop=prompt.stops(None),
-            )  # fmt: skip
-    summary = {name: s.summary() for name, s in results.items()}
-    summary["latency_ratio_p50"] = summary["railyard"]["p50_ms"] / summary["vllm"]["p50_ms"]
-    summary["tokens_per_s_ratio"] = (
-        summary["railyard"]["tokens_per_s"] / summary["vllm"]["tokens_per_s"]
-    )
-    summary["ttft_diff_ms"] = summary["railyard"]["ttft_p50_ms"] - summary["vllm"]["ttft_p50_ms"]
-    summary["same_tokens"] = (
-        summary["railyard"]["completion_tokens"] == summary["vllm"]["completion_tokens"]
-    )
-    return summary
+@dataclass
+class RssSampler:
+    """Peak resident memory of this process (the gateway and the bench client) while running."""
+
+    interval_s: float = 0.1
+    peak_mib: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> RssSampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        process = psutil.Process()
+        while not self._stop.is_set():
+            self.peak_mib = max(self.peak_mib, process.memory_info().rss / 2**20)
+            self._stop.wait(self.interval_s)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def rss_mib(port: int, *, tree: bool) -> float | None:
-    """Resident memory of the process listening on `port` (with its children if `tree`), MiB.
-    The gateway is measured alone: the vLLM it supervises is its child."""
-    for conn in psutil.net_connections("tcp"):
-        if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN" and conn.pid:
-            root = psutil.Process(conn.pid)
-            procs = [root, *root.children(recursive=True)] if tree else [root]
-            return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
-    return None
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 1),
+        "p95_ms": round(pct(values, 0.95) * 1000, 1),
+    }
+
+
+async def alternate(first: Callable, second: Callable, index: int) -> tuple[Any, Any]:
+    """Run the two sides one after the other, swapping which goes first on odd indices."""
+    if index % 2:
+        b = await second()
+        return await first(), b
+    a = await first()
+    return a, await second()

@@ -1,5 +1,5 @@
-"""`railyard bench [gateway|ingest|rails]`: measurements against the bare components, printed
-with rich (and as JSON last with --json)."""
+"""`railyard bench [gateway|ingest|rails|tracing|cache]`: measurements against the bare
+components, printed with rich (and as JSON last with --json)."""
 
 from __future__ import annotations
 
@@ -31,40 +31,80 @@ def bench(settings, args) -> int:
     if args.what == "cache":
         return _bench_cache(settings, args)
 
+    if args.load:
+        return _bench_load(settings, args)
+    return _bench_gateway(settings, args)
+
+
+def _bench_load(settings, args) -> int:
+    import json
+    from pathlib import Path
+
     from rich.console import Console
     from rich.table import Table
 
-    from graph.prompt import Prompt
-    from serving.bench import rss_mib, run_latency
+    from serving.bench_load import run
 
-    gateway = args.gateway or f"http://{settings.host}:{settings.port}/v1"
-    vllm = args.vllm or settings.local_url
-    prompt = Prompt.load(settings.prompt_file)
-    result = run_latency(
-        gateway, vllm, settings.local_served_name, prompt, args.rounds, args.max_tokens
-    )
-    result["rss_mib"] = {
-        "gateway": rss_mib(settings.port, tree=False),
-        "vllm": rss_mib(settings.local_port, tree=True),
-    }
-    table = Table(title="railyard vs bare vLLM (same final prompt, greedy, streamed)")
-    for column in ("", "p50 ms", "p95 ms", "TTFT p50 ms", "tokens/s"):
-        table.add_column(column)
-    for name in ("railyard", "vllm"):
-        row = result[name]
-        table.add_row(
-            name,
-            *(f"{row[k]:.1f}" for k in ("p50_ms", "p95_ms", "ttft_p50_ms", "tokens_per_s")),
-        )
+    report = run(
+        settings, Path(args.qa), Path(args.corpus or EXAMPLES), limit=args.limit or 40,
+        concurrency=args.concurrency or 8, requests=args.requests, duration_s=args.duration,
+        max_tokens=args.max_tokens,
+    )  # fmt: skip
+    table = Table(title=f"load: {report['concurrency']} concurrent clients on loopback")
+    for column in ("phase", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for phase in ("guarded", "cached"):
+        row = report[phase]
+        table.add_row(phase, *(str(row[k]) for k in (
+            "requests", "errors", "throughput_rps", "p50_ms", "p95_ms", "p99_ms")))  # fmt: skip
+    console = Console(stderr=args.json)
+    console.print(table)
+    console.print(f"gateway peak RSS {report['gateway_rss_peak_mib']} MiB")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _bench_gateway(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from serving.bench_suite import run
+
+    report = run(
+        settings, Path(args.qa), Path(args.corpus or EXAMPLES), limit=args.limit or 16,
+        rounds=args.rounds, concurrency=args.concurrency or 16, max_tokens=args.max_tokens,
+    )  # fmt: skip
+    table = Table(title="railyard vs bare vLLM (same final prompt and tokens, greedy, streamed)")
+    for column in ("", "railyard", "bare vLLM", "railyard / bare"):
+        table.add_column(column, justify="right")
+    ours, bare = report["railyard"], report["vllm"]
+    for q in ("p50_ms", "p95_ms"):
+        table.add_row(f"latency {q}", f"{ours[q]:.0f}", f"{bare[q]:.0f}",
+                      f"{ours[q] / bare[q]:.3f}")  # fmt: skip
+    ttft = report["ttft"]
+    table.add_row("TTFT p50 ms", f"{ttft['railyard_p50_ms']:.0f}", f"{ttft['vllm_p50_ms']:.0f}",
+                  f"{report['ttft_diff_ms']:+.0f} ms")  # fmt: skip
+    table.add_row("first checkable unit p50 ms", f"{ttft['railyard_p50_ms']:.0f}",
+                  f"{ttft['vllm_checkable_p50_ms']:.0f}",
+                  f"{report['ttft_checkable_diff_ms']:+.0f} ms")  # fmt: skip
+    conc = report["concurrency"]
+    table.add_row(
+        f"tokens/s, {conc['streams']} streams", f"{conc['railyard_tokens_per_s']:.1f}",
+        f"{conc['vllm_tokens_per_s']:.1f}", f"{report['concurrency_ratio']:.3f}",
+    )  # fmt: skip
     console = Console(stderr=args.json)
     console.print(table)
     console.print(
-        f"latency ratio p50 {result['latency_ratio_p50']:.3f} · tokens/s ratio "
-        f"{result['tokens_per_s_ratio']:.3f} · TTFT diff {result['ttft_diff_ms']:.1f} ms · "
-        f"same tokens {result['same_tokens']} · RSS MiB {result['rss_mib']}"
+        f"{report['pairs']} pairs, same completion tokens {report['same_completion_tokens']:.0%}; "
+        f"per request ms {report['per_request']}; gateway peak RSS "
+        f"{report['gateway_rss_peak_mib']} MiB; targets {report['targets']}"
     )
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(report))
     return 0
 
 
@@ -80,7 +120,7 @@ def _bench_rails(settings, args) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else None
     report = run(
         settings, Path(args.qa), Path(args.corpus or EXAMPLES),
-        limit=args.limit, rounds=args.rounds, data_dir=data_dir, cold=args.cold,
+        limit=args.limit or 40, rounds=args.rounds, data_dir=data_dir, cold=args.cold,
     )  # fmt: skip
     table = Table(title=f"guardrails on vs off ({report['requests_per_side']} requests each)")
     for column in (
@@ -126,7 +166,11 @@ def _bench_tracing(settings, args) -> int:
     from serving.bench_tracing import run
 
     report = run(
-        settings, Path(args.qa), Path(args.corpus or EXAMPLES), limit=args.limit, rounds=args.rounds
+        settings,
+        Path(args.qa),
+        Path(args.corpus or EXAMPLES),
+        limit=args.limit or 40,
+        rounds=args.rounds,
     )
     Console(stderr=args.json).print(
         f"tracing + metrics, {report['requests_per_side']} requests each: "

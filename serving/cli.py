@@ -36,17 +36,38 @@ def main(argv: list[str] | None = None) -> int:
         "--pairs", default="evals/cache/paraphrases.jsonl", help="bench cache: question pairs"
     )
     bench.add_argument("--qa", default="evals/handbook-qa.jsonl", help="bench rails: questions")
-    bench.add_argument("--limit", type=int, default=40, help="bench rails: questions used")
+    bench.add_argument("--limit", type=int, help="questions used from --qa (gateway 16, rails 40)")
     bench.add_argument("--data-dir", help="bench rails: an existing index (default: a fresh one)")
     bench.add_argument(
         "--cold", action="store_true", help="bench rails: no retrieved-chunk scan cache"
     )
     bench.add_argument("--sizes", default="10000,100000", help="bench ingest: index sizes")
-    bench.add_argument("--gateway", help="railyard base URL (default: from settings)")
-    bench.add_argument("--vllm", help="vLLM base URL (default: RAILYARD_LOCAL_BASE_URL or port)")
-    bench.add_argument("--rounds", type=int, default=3, help="passes over the question set")
-    bench.add_argument("--max-tokens", type=int, default=48)
+    bench.add_argument("--rounds", type=int, default=2, help="passes over the question set")
+    bench.add_argument(
+        "--concurrency", type=int, help="concurrent streams (default 16; --load: 8 clients)"
+    )
+    bench.add_argument("--max-tokens", type=int, default=64)
+    bench.add_argument(
+        "--load", action="store_true", help="load test: throughput and p50/p95/p99, errors"
+    )
+    bench.add_argument("--requests", type=int, default=200, help="--load: requests per phase")
+    bench.add_argument("--duration", type=float, default=60, help="--load: seconds per phase")
     bench.add_argument("--json", action="store_true", help="print a JSON summary last")
+    _experiment_parser(commands)
+    keys = commands.add_parser("keys", help="API keys (hashed in RAILYARD_API_KEYS_FILE)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_add = keys_commands.add_parser("add", help="create a key for a project; printed once")
+    keys_add.add_argument("--project", required=True)
+    keys_add.add_argument("--user")
+    keys_add.add_argument("--rpm", type=int, help="requests per minute for this key")
+    keys_add.add_argument("--tpm", type=int, help="tokens per minute for this key")
+    keys_list = keys_commands.add_parser("list", help="keys by id (hash prefix) and project")
+    for sub in (keys_add, keys_list):
+        sub.add_argument("--file", help="keys file (default RAILYARD_API_KEYS_FILE)")
+    standin = commands.add_parser(
+        "standin", help="an OpenAI-compatible stand-in for the fallback, with fault injection"
+    )
+    standin.add_argument("options", nargs="*", help="see `railyard standin --help`")
     ingest = commands.add_parser("ingest", help="index documents").add_subparsers(
         dest="ingest_command", required=True
     )
@@ -85,7 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     traces_feedback.add_argument("--json", action="store_true")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
     evaluate.add_argument(
-        "what", choices=["retrieval", "answers", "rails", "groundedness", "garak"]
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "retrieval", "answers", "rails", "groundedness", "garak"],
+        help="all (default): retrieval, answers, groundedness and refusals on the QA file",
+    )
+    evaluate.add_argument(
+        "--extractive",
+        choices=["never", "fallback", "always"],
+        help="eval all: answer mode (default: as served)",
     )
     evaluate.add_argument(
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
@@ -98,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         help="answer variants: extractive never / as fallback / always",
     )  # fmt: skip
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["standin"]:  # its own options, parsed by serving.standin
+        from serving.standin import main as standin_main
+
+        standin_main(argv[1:])
+        return 0
     args = parser.parse_args(argv)
 
     from pydantic import ValidationError
@@ -123,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
             from serving.eval_commands import run_eval
 
             return run_eval(settings, args)
+        if args.command == "keys":
+            from serving.keys_commands import run as keys_run
+
+            return keys_run(settings, args)
+        if args.command == "experiment":
+            from serving.experiment.command import run as experiment
+
+            return experiment(settings, args)
         if args.command == "traces":
             from serving.trace_commands import run
 
@@ -135,6 +179,38 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)
         return 2
+
+
+def _experiment_parser(commands) -> None:
+    experiment = commands.add_parser(
+        "experiment", help="compare routing policies on a query set"
+    ).add_subparsers(dest="experiment_command", required=True)
+    fallback = experiment.add_parser(
+        "fallback", help="replay queries under routing policies: cost, latency, quality"
+    )
+    fallback.add_argument("--queries", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
+    fallback.add_argument(
+        "--policies",
+        default="local-only,local-first,api-only,quality-gated,difficulty",
+        help="comma-separated: local-only, local-first, api-only, quality-gated, difficulty",
+    )
+    fallback.add_argument(
+        "--escalate-on-rail-fail",
+        action="store_true",
+        help="policies that can reach the fallback also escalate answers the output rails reject",
+    )
+    fallback.add_argument("--corpus", default="../shared/corpora/18f-handbook")
+    fallback.add_argument("--out", default="experiments/fallback", help="results folder")
+    fallback.add_argument("--limit", type=int, help="first N queries only")
+    fallback.add_argument("--max-tokens", type=int, default=96)
+    fallback.add_argument(
+        "--extractive",
+        choices=["never", "fallback", "always"],
+        default="never",
+        help="answer mode under test (default never: every answer is the model's)",
+    )
+    fallback.add_argument("--restart", action="store_true", help="discard earlier results in --out")
+    fallback.add_argument("--json", action="store_true", help="print the report as JSON last")
 
 
 def _ingest(settings, args) -> int:
@@ -158,7 +234,7 @@ def _serve(settings) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_grace_s + 5,
     )
     return 0
 

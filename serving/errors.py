@@ -6,12 +6,17 @@ RailyardError
     ├── InvalidRequest    400 invalid_request_error
     ├── ModelNotFound     404 invalid_request_error / model_not_found
     ├── NotFound          404 invalid_request_error (e.g. an unknown trace id)
+    ├── Unauthorized      401 invalid_request_error / invalid_api_key
     ├── PayloadTooLarge   413 invalid_request_error / request_too_large
-    └── UpstreamError     503 service_unavailable: no model route could answer
+    ├── RateLimited       429 requests|tokens / rate_limit_exceeded, with Retry-After
+    ├── UpstreamError     503 service_unavailable: no model route could answer
+    ├── StoreUnavailable  503 service_unavailable / vector_store_unavailable
+    └── RequestTimeout    504 timeout / request_timeout (RAILYARD_REQUEST_TIMEOUT_S)
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -38,6 +43,9 @@ class APIError(RailyardError):
     def body(self) -> dict[str, Any]:
         return error_body(self.message, self.type, self.code, self.param)
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class InvalidRequest(APIError):
     status_code = 400
@@ -54,6 +62,42 @@ class NotFound(APIError):
     status_code = 404
     type = "invalid_request_error"
     code = "not_found"
+
+
+class Unauthorized(APIError):
+    status_code = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class RateLimited(APIError):
+    status_code = 429
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: float | None, kind: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.type = kind
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class StoreUnavailable(APIError):
+    status_code = 503
+    type = "service_unavailable"
+    code = "vector_store_unavailable"
+
+
+class RequestTimeout(APIError):
+    status_code = 504
+    type = "timeout"
+    code = "request_timeout"
 
 
 class PayloadTooLarge(APIError):

@@ -23,6 +23,8 @@ def run_eval(settings, args) -> int:
     if not corpus.exists():
         print(f"railyard eval: corpus {corpus} does not exist", file=sys.stderr)
         return 2
+    if args.what == "all":
+        return _all(settings, args, qa, corpus)
     if args.what in ("rails", "groundedness"):
         from serving import evaluate_rails
 
@@ -42,6 +44,38 @@ def run_eval(settings, args) -> int:
         variants = args.variants.split(",")
         report = asyncio.run(evaluate.answers(settings, qa, corpus, variants))
     Console(stderr=args.json).print(Pretty(report))
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _all(settings, args, qa, corpus) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from serving.evaluate_qa import evaluate
+
+    report = asyncio.run(evaluate(settings, qa, corpus, extractive=args.extractive))
+    table = Table(
+        title=f"railyard eval: {report['questions']} questions ({report['answerable']} "
+        f"answerable), routing {report['routing']}, answers {report['extractive']}"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in report["retrieval"].items():
+        table.add_row(f"retrieval {name}", f"{value:.3f}")
+    answers = report["answers"]
+    for name in ("answer_match", "source_hit", "grounded", "false_refusals",
+                 "refusal_on_unanswerable"):  # fmt: skip
+        value = answers[name]
+        table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.1%}")
+    for name in ("latency_p50_ms", "latency_p95_ms"):
+        table.add_row(name.replace("_", " "), f"{answers[name]:.0f}")
+    console = Console(stderr=args.json)
+    console.print(table)
+    console.print(f"routes {answers['routes']} · rail blocks {answers['rail_blocks']}")
     if args.json:
         print(json.dumps(report))
     return 0

@@ -6,7 +6,6 @@ quick); answers run through the real request graph and router against the local 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 import time
@@ -14,10 +13,10 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
-from serving.knowledge import retrieval_settings
+from serving.inprocess import corpus_settings
+from serving.knowledge import ingest_config, retrieval_settings
 from serving.settings import Settings
 
 REFUSAL = "i don't know"
@@ -28,8 +27,7 @@ def load_qa(path: Path) -> list[dict]:
 
 
 def eval_ingestor(settings: Settings, corpus: Path) -> Ingestor:
-    key = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:12]
-    ingestor = Ingestor(IngestConfig(data_dir=settings.data_dir / "eval" / key))
+    ingestor = Ingestor(ingest_config(corpus_settings(settings, corpus)))
     ingestor.run([corpus])
     return ingestor
 

@@ -45,7 +45,9 @@ def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
             raise
         url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
         console.print(f"the running server owns the index; ingesting through {url}")
-        response = httpx.post(url, json={"paths": paths}, timeout=None)
+        key = settings.client_api_key
+        headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+        response = httpx.post(url, json={"paths": paths}, headers=headers, timeout=None)
         response.raise_for_status()
         return response.json()
     try:

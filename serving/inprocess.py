@@ -5,6 +5,7 @@ on and off. The HTTP layer is left out; everything under it is what `railyard se
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import tempfile
@@ -31,6 +32,12 @@ class Services:
     rails: RailsEngine
     on: ChatService
     off: ChatService
+    parts: dict
+    """What every request graph over these parts is built from (Context keyword arguments)."""
+
+    def context(self, **changes) -> Context:
+        """A guarded graph's context, with `changes` (e.g. routing, retrieval) applied."""
+        return Context(**(self.parts | {"rails": self.rails} | changes))
 
 
 @contextlib.asynccontextmanager
@@ -58,6 +65,7 @@ async def services(settings: Settings, seed: list[Path] | None = None) -> AsyncI
             rails=rails,
             on=ChatService(build(Context(**parts, rails=rails)), settings),
             off=ChatService(build(Context(**parts)), settings),
+            parts=parts,
         )
     finally:
         knowledge.close()
@@ -75,6 +83,21 @@ def load_questions(qa_file: Path, limit: int | None = None) -> list[str]:
     return [json.loads(line)["question"] for line in lines][:limit]
 
 
+def corpus_settings(settings: Settings, corpus: Path) -> Settings:
+    """Settings whose index is `corpus` alone, kept under DATA_DIR/corpora/<key> so evaluations
+    and experiments on the same corpus share one index (incremental, so re-runs are quick);
+    the answer cache is off so every question is answered afresh."""
+    key = hashlib.sha1(str(corpus.resolve()).encode()).hexdigest()[:12]
+    return settings.model_copy(
+        update={
+            "data_dir": settings.data_dir / "corpora" / key,
+            "models_dir": settings.resolved_models_dir,
+            "knowledge_base": [corpus],
+            "cache_enabled": False,
+        }
+    )
+
+
 @contextlib.contextmanager
 def scratch_settings(
     settings: Settings, corpus: Path, data_dir: Path | None = None
@@ -85,6 +108,8 @@ def scratch_settings(
         yield settings.model_copy(
             update={
                 "data_dir": data_dir or Path(scratch),
+                # The converted local model is reused, not converted again in the scratch dir.
+                "models_dir": settings.resolved_models_dir,
                 "knowledge_base": settings.knowledge_base or [corpus],
             }
         )

@@ -29,6 +29,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         k=settings.retrieval_k,
         min_score=settings.retrieval_min_score,
         context_chunks=settings.retrieval_context_chunks,
+        timeout_s=settings.retrieval_timeout_s,
         extractive=extractive,
     )
 

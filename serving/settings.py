@@ -92,6 +92,22 @@ class Settings(BaseSettings):
     routing_policy: Path = Field(
         DEFAULT_POLICY, description="YAML file with the routing policy and prices."
     )
+    routing_mode: Literal[
+        "local-first", "local-only", "api-only", "quality-gated", "difficulty"
+    ] = Field(
+        "local-first",
+        description="Which model answers: local-first (fallback on local errors), local-only, "
+        "api-only, quality-gated (also escalate answers the output rails reject) or difficulty "
+        "(hard questions to the fallback first). Compare them with `railyard experiment "
+        "fallback`.",
+    )
+    routing_max_difficulty: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="The difficulty routing mode sends questions scoring above this "
+        "(graph/difficulty.py, 0..1) to the fallback first.",
+    )
     prompt_file: Path = Field(DEFAULT_PROMPT, description="Versioned answer prompt (YAML).")
 
     milvus_uri: str | None = Field(
@@ -110,6 +126,10 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a chunk is not relevant; with none relevant "
         "the answer is 'I don't know' and no model is called.",
     )
+    retrieval_timeout_s: float = Field(
+        10, gt=0, description="Longest wait for the vector store; past it (or on its error) "
+        "the request gets 503 vector_store_unavailable instead of hanging.",
+    )  # fmt: skip
     retrieval_context_chunks: int = Field(3, ge=1, description="Chunks put into the prompt.")
     retrieval_extractive: Literal["auto", "fallback", "never", "always"] = Field(
         "auto",
@@ -137,6 +157,31 @@ class Settings(BaseSettings):
     max_completion_tokens: int = Field(
         512, ge=1, description="Ceiling and default for max_tokens per request."
     )
+    request_timeout_s: float = Field(
+        300, gt=0, description="Longest a chat completion may run, streamed or not (504 after)."
+    )
+    shutdown_grace_s: float = Field(
+        25, ge=0, description="On SIGTERM, how long in-flight streams may run to their end."
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="YAML file of hashed API keys (`railyard keys add`); when set, requests "
+        "without a valid `Authorization: Bearer` key get 401, and traces carry the key's "
+        "project and user.",
+    )
+    client_api_key: SecretStr | None = Field(
+        None,
+        description="Key the CLI sends when it hands work to a running server that has API "
+        "keys on (e.g. `railyard ingest run` while the server owns the index).",
+    )
+    rate_limit_rpm: int | None = Field(
+        None, ge=1, description="Requests per minute per API key (per client address without "
+        "keys); a key's own `rpm` overrides it. Unset: unlimited.",
+    )  # fmt: skip
+    rate_limit_tpm: int | None = Field(
+        None, ge=1, description="Tokens per minute per API key (prompt estimate + max_tokens "
+        "reserved, then the real usage); a key's own `tpm` overrides it. Unset: unlimited.",
+    )  # fmt: skip
     log_level: str = Field("info", description="Log level of the gateway.")
     cache_enabled: bool = Field(
         True,

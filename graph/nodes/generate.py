@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context
+from graph.difficulty import difficulty
 from graph.holdback import HoldBack
 from graph.nodes.retrieve import last_user_message
-from graph.protocols import ChatRequest, Generation, no_generation
+from graph.protocols import ChatRequest, Generation, Usage, no_generation
 from graph.state import State
 from graph.tracing import SpanTimer
 from rails.pii.detector import Masker
+
+log = logging.getLogger("railyard.generate")
 
 
 async def generate(state: State, runtime: Runtime[Context]) -> dict:
@@ -24,19 +28,42 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     passages = state.get("passages") or []
     if passages and context.retrieval.extractive == "always":
         return _skipped(timer, prompt.version_id)
-    request = _request(state, context)
+    request, difficulty = _request(state, context)
     guard = _guard(state, context, runtime.stream_writer) if context.rails else None
     # Without rails, an answer with retrieved context is held back for respond to check,
     # unless it is never replaced by an extractive one.
     live = guard is None and (not passages or context.retrieval.extractive == "never")
-    generation = await _run(context, request, guard, runtime.stream_writer if live else None)
-    if guard and guard.ungrounded and not guard.sent and _on_fail(context) == "fallback":
-        # Escalate: the fallback model answers the same prompt, checked the same way.
-        first = guard.verdicts
+    writer = _Writer(runtime.stream_writer) if live else None
+    prefix = ""
+    try:
+        generation = await _run(context, request, guard, writer)
+    except Exception as e:
+        # The local stream broke (vLLM died mid-answer): the fallback answers instead, or, when
+        # text already reached the client, continues it. A broken fallback's error stands.
+        if not _can_fall_back(context, request):
+            raise
+        prefix = writer.text if writer else (guard.sent if guard else "")
+        log.warning(
+            "local stream failed after %d chars (%s); the fallback takes over", len(prefix), e
+        )
+        request = _taken_over(request, prefix)
+        guard = _guard(state, context, runtime.stream_writer) if context.rails else None
+        writer = _Writer(runtime.stream_writer, joined_to=prefix) if live else None
+        generation = await _run(context, request, guard, writer)
+        generation = dataclasses.replace(
+            generation,
+            text=_join(prefix, generation.text),
+            fallback_reasons=["local_stream_broken", *generation.fallback_reasons],
+        )
+    escalated = None
+    if guard and _escalates(context, generation, guard):
+        # Escalate: the fallback model answers the same prompt, checked the same way, and
+        # the request pays for both answers.
+        escalated, first, verdicts = guard.blocked.get("name"), generation, guard.verdicts
         request = dataclasses.replace(request, route="fallback", cancel=asyncio.Event())
         guard = _guard(state, context, runtime.stream_writer)
-        generation = await _run(context, request, guard, None)
-        guard.verdicts = first + guard.verdicts
+        generation = _after(first, await _run(context, request, guard, None), escalated)
+        guard.verdicts = verdicts + guard.verdicts
     span = timer.span(
         model=generation.model,
         route=generation.route,
@@ -51,26 +78,35 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         fallback_reasons=generation.fallback_reasons,
         held_back=guard is not None,
         stopped_by=(guard.blocked or {}).get("name") if guard else None,
+        routing=context.routing.name,
+        difficulty=difficulty,
+        escalated_after=escalated,
     )
     update = {
         "generation": dataclasses.asdict(generation),
         "prompt_version": prompt.version_id,
         # Text the guard released is sent; a refusal or replacement is sent by output_rails.
-        "streamed": live or bool(guard and guard.sent),
+        "streamed": live or bool(prefix or (guard and guard.sent)),
         "spans": [span],
     }
     if guard:
         update |= {"rails": state.get("rails", []) + guard.verdicts, "output_checked": True}
         if guard.blocked:
             update |= {"blocked": guard.blocked, "refusal": guard.refusal}
-        update["generation"]["text"] = guard.sent
+        update["generation"]["text"] = _join(prefix, guard.sent)
     return update
 
 
-def _request(state: State, context: Context) -> ChatRequest:
+def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]:
+    """The chat request, and the question's difficulty when the routing policy uses it."""
     params = state["params"]
     chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
-    return ChatRequest(
+    routing = context.routing
+    route, score = routing.first, None
+    if routing.max_difficulty is not None:
+        score = difficulty(last_user_message(state), chunks)
+        route = "fallback" if score > routing.max_difficulty else route
+    request = ChatRequest(
         messages=context.prompt.render(state["messages"], chunks),
         max_tokens=params["max_tokens"],
         temperature=params.get("temperature", 0.0),
@@ -78,8 +114,11 @@ def _request(state: State, context: Context) -> ChatRequest:
         stop=context.prompt.stops(params.get("stop")),
         user=params.get("user"),
         request_id=state["trace_id"],
+        route=route,
+        fallbacks=routing.fallback_on_error,
         cancel=asyncio.Event(),
     )
+    return request, score
 
 
 def _guard(state: State, context: Context, write) -> HoldBack:
@@ -117,8 +156,72 @@ async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, w
     return generation
 
 
-def _on_fail(context: Context) -> str:
-    return str(context.rails.policy.get("groundedness", {}).get("on_fail", "refuse"))
+def _can_fall_back(context: Context, request: ChatRequest) -> bool:
+    return context.routing.fallback_on_error and request.route != "fallback"
+
+
+CONTINUE = "Continue your previous answer exactly where it stopped, without repeating any of it."
+
+
+def _taken_over(request: ChatRequest, prefix: str) -> ChatRequest:
+    """The request for the fallback taking over a broken local stream."""
+    messages = request.messages
+    if prefix:
+        messages = [*messages, {"role": "assistant", "content": prefix},
+                    {"role": "user", "content": CONTINUE}]  # fmt: skip
+    return dataclasses.replace(request, messages=messages, route="fallback", cancel=asyncio.Event())
+
+
+def _join(prefix: str, text: str) -> str:
+    if not prefix or not text:
+        return prefix + text
+    return prefix + ("" if prefix[-1].isspace() or text[0] in ".,;:!?)" else " ") + text
+
+
+class _Writer:
+    """The stream writer, remembering the text that went out; a writer continuing earlier
+    text puts a space between the two when one is needed."""
+
+    def __init__(self, write, joined_to: str = "") -> None:
+        self.write = write
+        self.joined_to = joined_to
+        self.text = ""
+
+    def __call__(self, chunk: dict) -> None:
+        delta = chunk["delta"]
+        if not self.text and self.joined_to:
+            delta = _join(self.joined_to, delta)[len(self.joined_to) :]
+        self.text += delta
+        self.write({"delta": delta})
+
+
+def _escalates(context: Context, generation: Generation, guard: HoldBack) -> bool:
+    """Whether a local answer the output rails stopped before any of it was sent goes to the
+    fallback: when the routing policy escalates, or (an unsupported answer) when the
+    groundedness rail's on_fail says so; never under a local-only policy."""
+    routing = context.routing
+    if generation.route != "local" or not guard.blocked or guard.sent:
+        return False
+    if not routing.fallback_on_error:
+        return False
+    on_fail = context.rails.policy.get("groundedness", {}).get("on_fail", "refuse")
+    return routing.escalate_on_rail_fail or (guard.ungrounded and on_fail == "fallback")
+
+
+def _after(first: Generation, second: Generation, rail: str | None) -> Generation:
+    """The escalated answer, carrying what the rejected local answer cost and took."""
+    usage = Usage(
+        first.usage.prompt_tokens + second.usage.prompt_tokens,
+        first.usage.completion_tokens + second.usage.completion_tokens,
+    )
+    return dataclasses.replace(
+        second,
+        usage=usage,
+        cost_usd=first.cost_usd + second.cost_usd,
+        latency_s=first.latency_s + second.latency_s,
+        ttft_s=None if second.ttft_s is None else first.latency_s + second.ttft_s,
+        fallback_reasons=[*first.fallback_reasons, f"rail:{rail}", *second.fallback_reasons],
+    )
 
 
 def _skipped(timer: SpanTimer, prompt_version: str) -> dict:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from langgraph.runtime import Runtime
 
 from graph.context import Context, RetrievalSettings
+from graph.errors import RetrievalUnavailable
 from graph.protocols import Passage, Retrieval
 from graph.state import State
 from graph.tracing import SpanTimer
+
+log = logging.getLogger("railyard.retrieve")
 
 
 def last_user_message(state: State) -> str:
@@ -44,9 +48,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         # A paraphrase of an answered question: its (already neutralised) chunks come back.
         span = timer.span(cache="hit", similarity=cache["similarity"])
         return {"passages": cache["entry"]["passages"], "cache": cache, "spans": [span]}
-    result = await asyncio.to_thread(
-        runtime.context.retriever.search, last_user_message(state), settings.k
-    )
+    result = await _search(context, last_user_message(state))
     relevant = relevant_hits(result, settings)
     passages = [
         {"chunk_id": h.chunk_id, "source": h.source, "heading": h.heading, "text": h.text,
@@ -70,6 +72,23 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         "spans": [span],
     }  # fmt: skip
     return update | ({"retrieval_rails": scanned} if runtime.context.rails is not None else {})
+
+
+async def _search(context: Context, question: str) -> Retrieval:
+    """The retriever's hits, or RetrievalUnavailable when it fails or outlasts its timeout (a
+    Milvus server that is down must not hang the request)."""
+    settings = context.retrieval
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(context.retriever.search, question, settings.k), settings.timeout_s
+        )
+    except TimeoutError as e:
+        raise RetrievalUnavailable(
+            f"the knowledge base did not answer within {settings.timeout_s:g} s"
+        ) from e
+    except Exception as e:
+        log.exception("retrieval failed")
+        raise RetrievalUnavailable(f"the knowledge base failed: {type(e).__name__}") from e
 
 
 def relevant_hits(result: Retrieval, settings: RetrievalSettings) -> list[Passage]:

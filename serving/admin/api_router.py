@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving.access.dependency import require_key
 from serving.errors import InvalidRequest
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_key)])
 
 
 class IngestRequest(BaseModel):

@@ -1,46 +1,104 @@
-"""HTTP edge of /v1/chat/completions: parse, call the service, stream or return JSON."""
+"""HTTP edge of /v1/chat/completions: who is asking and whether they may (API key, rate
+limits), then call the service within the request timeout, and stream or return JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
+from serving.access import Caller
+from serving.access.limits import Ticket, estimate_tokens
 from serving.chat.protocol import ChatCompletionRequest, ChatCompletionResponse
 from serving.chat.serving import ChatService, new_trace_id
-from serving.errors import APIError
+from serving.errors import APIError, RequestTimeout
 
 router = APIRouter()
 TRACE_HEADER = "X-Railyard-Trace-Id"
+
+
+def caller_of(request: Request, authorization: str | None) -> Caller:
+    """The key's caller when API keys are on; otherwise the client address (for rate limits)."""
+    keys = request.app.state.keys
+    if keys is not None:
+        return keys.authenticate(authorization)
+    host = request.client.host if request.client else "unknown"
+    return Caller(key_id=f"addr:{host}")
+
+
+def admit(request: Request, caller: Caller, body: ChatCompletionRequest) -> Ticket:
+    settings = request.app.state.settings
+    max_tokens = body.max_completion_tokens or body.max_tokens or settings.max_completion_tokens
+    messages = [{"content": m.text()} for m in body.messages]
+    return request.app.state.limiter.admit(
+        caller.key_id, estimate_tokens(messages, max_tokens), caller.rpm, caller.tpm
+    )
+
+
+def _timeout(seconds: float) -> RequestTimeout:
+    return RequestTimeout(
+        f"The request took longer than {seconds:g} s (RAILYARD_REQUEST_TIMEOUT_S) and was stopped."
+    )
 
 
 @router.post("/v1/chat/completions", response_model=ChatCompletionResponse)
 async def create_chat_completion(
     body: ChatCompletionRequest,
     request: Request,
+    authorization: Annotated[str | None, Header()] = None,
     x_railyard_thread_id: Annotated[str | None, Header()] = None,
 ):
     service: ChatService = request.app.state.chat
+    caller = caller_of(request, authorization)
+    ticket = admit(request, caller, body)
+    limiter = request.app.state.limiter
+    timeout_s = request.app.state.settings.request_timeout_s
+    deadline = time.monotonic() + timeout_s
     trace_id = new_trace_id()
     headers = {TRACE_HEADER: trace_id}
     if not body.stream:
-        response = await service.complete(body, trace_id, x_railyard_thread_id)
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await service.complete(body, trace_id, x_railyard_thread_id, caller)
+        except TimeoutError:
+            raise _timeout(timeout_s) from None
+        limiter.settle(ticket, response.usage.total_tokens)
         return JSONResponse(response.model_dump(), headers=headers)
 
-    chunks = service.stream(body, trace_id, x_railyard_thread_id)
+    chunks = service.stream(body, trace_id, x_railyard_thread_id, caller)
     # Wait for the first chunk before answering 200, so early failures are plain HTTP errors.
-    first = await anext(chunks)
+    try:
+        async with asyncio.timeout(timeout_s):
+            first = await anext(chunks)
+    except TimeoutError:
+        await chunks.aclose()
+        raise _timeout(timeout_s) from None
 
     async def events():
         yield {"data": json.dumps(first)}
         try:
-            async for chunk in chunks:
-                yield {"data": json.dumps(chunk)}
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                async for chunk in chunks:
+                    if usage := chunk.get("usage"):
+                        limiter.settle(ticket, usage["total_tokens"])
+                    yield {"data": json.dumps(chunk)}
+        except TimeoutError:
+            await chunks.aclose()
+            yield {"data": json.dumps(_timeout(timeout_s).body())}
         except APIError as e:
             yield {"data": json.dumps(e.body())}
         yield {"data": "[DONE]"}
 
-    return EventSourceResponse(events(), headers=headers, ping=15)
+    # On SIGTERM, in-flight streams run to their end (up to the grace period) instead of being
+    # cut when uvicorn starts shutting down.
+    grace = request.app.state.settings.shutdown_grace_s
+    return EventSourceResponse(
+        events(), headers=headers, ping=15, shutdown_event=anyio.Event(),
+        shutdown_grace_period=grace,
+    )  # fmt: skip

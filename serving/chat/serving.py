@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graph import RequestGraph
+from graph.errors import RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
 from graph.state import InputState, Params
+from serving.access import Caller
 from serving.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -22,7 +24,7 @@ from serving.chat.protocol import (
     UsageInfo,
     completion_id,
 )
-from serving.errors import InvalidRequest, ModelNotFound
+from serving.errors import InvalidRequest, ModelNotFound, StoreUnavailable
 from serving.observability import Observer
 from serving.settings import Settings
 
@@ -45,14 +47,22 @@ class ChatService:
         try:
             async for event in self.graph.stream(state, thread_id=thread_id):
                 yield event
+        except RetrievalUnavailable as exc:
+            self._failed(exc)
+            raise _unavailable(exc) from exc
         except Exception as exc:
             self._failed(exc)
             raise
 
-    def _finished(self, state: dict[str, Any], started: float, t0: float, stream: bool) -> None:
+    def _finished(
+        self, state: dict[str, Any], started: float, t0: float, stream: bool, caller: Caller | None
+    ) -> None:
         if self.observer is not None:
             latency_ms = (time.perf_counter() - t0) * 1000
-            self.observer.finished(state, started=started, latency_ms=latency_ms, stream=stream)
+            who = {"project": caller.project, "user": caller.user} if caller else {}
+            self.observer.finished(
+                state, started=started, latency_ms=latency_ms, stream=stream, **who
+            )
 
     def check(self, request: ChatCompletionRequest, trace_id: str) -> InputState:
         """Refuse what railyard cannot honour, with the parameter named; build the graph input."""
@@ -95,16 +105,23 @@ class ChatService:
         return InputState(messages=messages, params=params, trace_id=trace_id)
 
     async def complete(
-        self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
+        self,
+        request: ChatCompletionRequest,
+        trace_id: str,
+        thread_id: str | None = None,
+        caller: Caller | None = None,
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
         inputs = self.check(request, trace_id)
         try:
             state = await self.graph.run(inputs, thread_id=thread_id)
+        except RetrievalUnavailable as exc:
+            self._failed(exc)
+            raise _unavailable(exc) from exc
         except Exception as exc:
             self._failed(exc)
             raise
-        self._finished(state, started, t0, stream=False)
+        self._finished(state, started, t0, stream=False, caller=caller)
         generation = state["generation"]
         return ChatCompletionResponse(
             model=MODEL_NAME,
@@ -119,7 +136,11 @@ class ChatService:
         )
 
     async def stream(
-        self, request: ChatCompletionRequest, trace_id: str, thread_id: str | None = None
+        self,
+        request: ChatCompletionRequest,
+        trace_id: str,
+        thread_id: str | None = None,
+        caller: Caller | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
         a request that fails before any text can still be answered with a plain HTTP error."""
@@ -143,7 +164,7 @@ class ChatService:
             if kind == "delta":
                 yield chunk(DeltaMessage(content=value))
                 continue
-            self._finished(value, started, t0, stream=True)
+            self._finished(value, started, t0, stream=True, caller=caller)
             info = _railyard_info(value)
             if (blocked := _output_block(value)) is not None:
                 # Text already sent stays sent; the stream ends with an error, as NeMo's does.
@@ -155,6 +176,10 @@ class ChatService:
                 yield chunk(None, usage=_usage(value["generation"]), railyard=info)
             else:
                 yield chunk(DeltaMessage(), finish, railyard=info)
+
+
+def _unavailable(exc: RetrievalUnavailable) -> StoreUnavailable:
+    return StoreUnavailable(f"The knowledge base is unavailable ({exc}); try again shortly.")
 
 
 def new_trace_id() -> str:

@@ -32,9 +32,11 @@ async def prepare_model(settings: Settings) -> str:
     models_dir = settings.resolved_models_dir
     if not is_converted(converted_dir(models_dir)):
         log.info("converting the packaged Gemma 3 270M GGUF into %s (once)", models_dir)
+        # Its output goes to stderr: stdout belongs to the command (`--json` prints last there).
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "serving.local_model.convert", str(models_dir)
-        )
+            sys.executable, "-m", "serving.local_model.convert", str(models_dir),
+            stdout=2,  # this process's stderr
+        )  # fmt: skip
         if await proc.wait() != 0:
             raise LocalModelError(f"model conversion failed (exit {proc.returncode})")
     return str(converted_dir(models_dir))

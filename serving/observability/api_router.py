@@ -7,16 +7,17 @@ import asyncio
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from serving.access.dependency import require_key
 from serving.errors import NotFound
 from serving.observability.protocol import FeedbackRequest
 
 router = APIRouter()
 
 
-@router.get("/v1/traces/{trace_id}")
+@router.get("/v1/traces/{trace_id}", dependencies=[Depends(require_key)])
 async def get_trace(trace_id: str, request: Request) -> dict:
     trace = await asyncio.to_thread(request.app.state.traces.get, trace_id)
     if trace is None:
@@ -24,7 +25,7 @@ async def get_trace(trace_id: str, request: Request) -> dict:
     return trace
 
 
-@router.get("/v1/traces")
+@router.get("/v1/traces", dependencies=[Depends(require_key)])
 async def list_traces(
     request: Request,
     since_s: Annotated[float | None, Query(ge=0, description="only the last N seconds")] = None,
@@ -41,7 +42,7 @@ async def list_traces(
     return {"object": "list", "data": rows}
 
 
-@router.post("/v1/feedback")
+@router.post("/v1/feedback", dependencies=[Depends(require_key)])
 async def post_feedback(body: FeedbackRequest, request: Request) -> dict:
     store = request.app.state.traces
     if not await asyncio.to_thread(store.add_feedback, body.trace_id, body.score, body.comment):
@@ -51,7 +52,7 @@ async def post_feedback(body: FeedbackRequest, request: Request) -> dict:
     return {"object": "feedback", "trace_id": body.trace_id, "status": "recorded"}
 
 
-@router.get("/v1/feedback/summary")
+@router.get("/v1/feedback/summary", dependencies=[Depends(require_key)])
 async def feedback_summary(request: Request) -> dict:
     rows = await asyncio.to_thread(request.app.state.traces.feedback_summary)
     return {"object": "list", "data": rows}

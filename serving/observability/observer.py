@@ -20,9 +20,19 @@ class Observer:
         self.alerts = alerts
 
     def finished(
-        self, state: dict[str, Any], *, started: float, latency_ms: float, stream: bool
+        self,
+        state: dict[str, Any],
+        *,
+        started: float,
+        latency_ms: float,
+        stream: bool,
+        project: str = "default",
+        user: str | None = None,
     ) -> dict[str, Any]:
-        trace = build_trace(state, started=started, latency_ms=latency_ms, stream=stream)
+        trace = build_trace(
+            state, started=started, latency_ms=latency_ms, stream=stream, project=project,
+            user=user,
+        )  # fmt: skip
         self.metrics.observe(trace)
         if self.store is not None:
             self.store.record(trace)

@@ -134,6 +134,8 @@ class RouterChatModel:
             "max_tokens": request.max_tokens,
             "metadata": {"railyard_request_id": request_id},
         }
+        if not request.fallbacks:
+            kwargs["disable_fallbacks"] = True
         for name in ("temperature", "top_p", "stop", "user"):
             value = getattr(request, name)
             if value is not None:

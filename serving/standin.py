@@ -1,15 +1,18 @@
-"""An OpenAI-compatible server the tests own, with fault injection.
+"""`railyard standin`: an OpenAI-compatible server that plays the fallback where OpenAI's API
+cannot be reached (this CPU machine, CI), with fault injection.
 
 Two roles:
-- `--upstream URL`: a proxy in front of the real vLLM server, so the local route can be made to
-  fail (500s, hangs, a slow first token) while its answers stay the real model's;
-- no upstream: the stand-in for OpenAI's API (which cannot be reached here). It answers
-  deterministically as `gpt-4o-mini`, counting tokens by whitespace, and railyard prices it
-  with gpt-4o-mini's real prices.
+- `--upstream URL`: a proxy in front of a real OpenAI-compatible server (the local vLLM), so a
+  route can be made to fail (500s, hangs, a slow first token) while its answers stay the real
+  model's. `railyard experiment fallback` uses it as the fallback here: railyard prices it with
+  the fallback model's real prices (gpt-4o-mini), `--first-token-delay-ms` adds the API's network
+  latency, and the report says the fallback was a stand-in.
+- no upstream: it answers deterministically as `gpt-4o-mini` by echoing the question, counting
+  tokens by whitespace (the tests' fallback).
 
 Control: POST /_fault {"mode": "none|error|hang|slow_first_token", "delay_s": 5, "times": N}
 (times: how many requests the fault applies to; omitted = until reset); GET /_stats.
-Run: python -m tests.support.fault_server --port P [--upstream http://127.0.0.1:8001/v1]
+Run: railyard standin --port P [--upstream http://127.0.0.1:8001/v1] [--first-token-delay-ms N]
 """
 
 from __future__ import annotations
@@ -47,7 +50,12 @@ class Faults:
         return self.mode
 
 
-def build_app(upstream: str | None, model: str) -> Starlette:
+def build_app(
+    upstream: str | None,
+    model: str,
+    first_token_delay_s: float = 0.0,
+    upstream_model: str | None = None,
+) -> Starlette:
     faults = Faults()
     client = httpx.AsyncClient(timeout=None)
 
@@ -69,8 +77,9 @@ def build_app(upstream: str | None, model: str) -> Starlette:
             return JSONResponse({"error": error}, status_code=500)
         if fault == "hang":
             await asyncio.sleep(faults.delay_s)
-        first_delay = faults.delay_s if fault == "slow_first_token" else 0.0
+        first_delay = first_token_delay_s + (faults.delay_s if fault == "slow_first_token" else 0)
         if upstream:
+            body = body | ({"model": upstream_model} if upstream_model else {})
             return await _proxy(client, upstream, body, first_delay)
         return _stand_in(body, model, first_delay)
 
@@ -90,6 +99,7 @@ def build_app(upstream: str | None, model: str) -> Starlette:
 async def _proxy(client: httpx.AsyncClient, upstream: str, body: dict, first_delay: float):
     url = upstream.rstrip("/") + "/chat/completions"
     if not body.get("stream"):
+        await asyncio.sleep(first_delay)
         upstream_response = await client.post(url, json=body)
         return Response(
             upstream_response.content,
@@ -148,13 +158,19 @@ def _sse(payload: dict) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="railyard standin", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream")
-    parser.add_argument("--model", default="gpt-4o-mini")
-    args = parser.parse_args()
-    app = build_app(args.upstream, args.model)
+    parser.add_argument("--upstream", help="proxy to this OpenAI-compatible base URL (…/v1)")
+    parser.add_argument("--model", default="gpt-4o-mini", help="model name it answers as")
+    parser.add_argument("--upstream-model", help="model name asked of the upstream (e.g. local)")
+    parser.add_argument(
+        "--first-token-delay-ms", type=float, default=0.0, help="added before every answer"
+    )
+    args = parser.parse_args(argv)
+    app = build_app(
+        args.upstream, args.model, args.first_token_delay_ms / 1000, args.upstream_model
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

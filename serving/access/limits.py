@@ -1,0 +1,85 @@
+"""Per-caller rate limits over a sliding minute: requests per minute, and tokens per minute
+(the prompt's estimated tokens plus max_tokens are reserved when a request is admitted, then
+corrected to the tokens it really used, as OpenAI counts them)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from serving.errors import RateLimited
+
+WINDOW_S = 60.0
+
+
+@dataclass
+class Ticket:
+    caller: str
+    at: float
+    tokens: int
+
+
+class RateLimiter:
+    def __init__(self, rpm: int | None, tpm: int | None, clock=time.monotonic) -> None:
+        self.rpm, self.tpm = rpm, tpm
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._events: dict[str, deque[Ticket]] = defaultdict(deque)
+
+    def admit(
+        self, caller: str, tokens: int, rpm: int | None = None, tpm: int | None = None
+    ) -> Ticket:
+        """Admit one request of about `tokens` tokens, or raise RateLimited with Retry-After."""
+        rpm, tpm = rpm or self.rpm, tpm or self.tpm
+        now = self.clock()
+        with self._lock:
+            events = self._events[caller]
+            while events and events[0].at <= now - WINDOW_S:
+                events.popleft()
+            if rpm is not None and len(events) >= rpm:
+                wait = events[len(events) - rpm].at + WINDOW_S - now
+                raise RateLimited(
+                    f"Rate limit reached: {rpm} requests per minute. Retry after "
+                    f"{math.ceil(wait)} s.", retry_after=wait, kind="requests",
+                )  # fmt: skip
+            if tpm is not None:
+                if tokens > tpm:
+                    raise RateLimited(
+                        f"Request too large for the rate limit: about {tokens} tokens, limit "
+                        f"{tpm} tokens per minute. Lower max_tokens or shorten the messages.",
+                        retry_after=None, kind="tokens",
+                    )  # fmt: skip
+                used = sum(e.tokens for e in events)
+                if used + tokens > tpm:
+                    wait = self._tokens_free_after(events, used + tokens - tpm, now)
+                    raise RateLimited(
+                        f"Rate limit reached: {tpm} tokens per minute (used {used}, requested "
+                        f"{tokens}). Retry after {math.ceil(wait)} s.",
+                        retry_after=wait, kind="tokens",
+                    )  # fmt: skip
+            ticket = Ticket(caller, now, tokens)
+            events.append(ticket)
+            return ticket
+
+    def settle(self, ticket: Ticket, tokens: int) -> None:
+        """Correct an admitted request to the tokens it really used."""
+        with self._lock:
+            ticket.tokens = tokens
+
+    @staticmethod
+    def _tokens_free_after(events: deque[Ticket], excess: int, now: float) -> float:
+        freed = 0
+        for event in events:
+            freed += event.tokens
+            if freed >= excess:
+                return max(0.0, event.at + WINDOW_S - now)
+        return WINDOW_S
+
+
+def estimate_tokens(messages: list[dict], max_tokens: int) -> int:
+    """About 4 characters per token for the prompt, plus the completion asked for."""
+    chars = sum(len(str(m.get("content") or "")) for m in messages)
+    return math.ceil(chars / 4) + max_tokens

@@ -1,0 +1,1 @@
+"""`railyard experiment fallback`: replay a query set under routing policies and compare."""

@@ -1,0 +1,115 @@
+"""API keys, rate limits and the request timeout on a real `railyard serve` (local model behind
+the fault proxy): 401 without a valid key, 429 with Retry-After over a key's requests or tokens
+per minute, 504 when a request outlives RAILYARD_REQUEST_TIMEOUT_S; all in OpenAI's envelope,
+and through the official client's own error types."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from serving.access.keys import add_key
+from tests.conftest import KB_QUESTION, serve, set_fault
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("keys") / "keys.yaml"
+    return {
+        "path": path,
+        "limited": add_key(path, "payroll-bot", user="alice", rpm=3),
+        "small": add_key(path, "tiny-bot", tpm=200),
+        "free": add_key(path, "search-bot"),
+    }
+
+
+@pytest.fixture(scope="module")
+def limited_gateway(run_dir, local_proxy, fallback_server, knowledge_base, keys):
+    server = serve(
+        "limited-gateway", run_dir, fallback_server, knowledge_base,
+        local_base_url=local_proxy.url + "/v1", api_keys_file=str(keys["path"]),
+        request_timeout_s="4", rails_enabled="false",
+    )  # fmt: skip
+    server.start().wait("/healthz", 300)
+    yield server
+    server.stop()
+
+
+def client(server, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+
+
+def ask(server, key, **kwargs):
+    return client(server, key).chat.completions.create(
+        model="railyard", messages=KB_QUESTION, **({"max_tokens": 8} | kwargs)
+    )
+
+
+def test_requests_without_a_valid_key_get_401(limited_gateway):
+    with pytest.raises(openai.AuthenticationError) as caught:
+        ask(limited_gateway, "ry-not-a-key")
+    assert caught.value.status_code == 401
+    assert caught.value.body["code"] == "invalid_api_key"
+    body = {"model": "railyard", "messages": KB_QUESTION, "max_tokens": 8}
+    missing = httpx.post(limited_gateway.url + "/v1/chat/completions", json=body)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+    assert missing.json()["error"]["code"] == "invalid_api_key"
+    # The trace and feedback endpoints need a key too; /metrics and health do not.
+    assert httpx.get(limited_gateway.url + "/v1/traces").status_code == 401
+    assert httpx.get(limited_gateway.url + "/metrics").status_code == 200
+
+
+def test_a_key_carries_its_project_and_user_into_the_trace(limited_gateway, keys):
+    completion = ask(limited_gateway, keys["free"])
+    trace_id = completion.model_extra["railyard"]["trace_id"]
+    headers = {"Authorization": f"Bearer {keys['free']}"}
+    url = f"{limited_gateway.url}/v1/traces/{trace_id}"
+    deadline = time.monotonic() + 10
+    while (response := httpx.get(url, headers=headers)).status_code == 404:
+        assert time.monotonic() < deadline, "the trace was not stored"
+        time.sleep(0.2)
+    assert response.json()["project"] == "search-bot"
+
+
+def test_requests_per_minute_per_key(limited_gateway, keys):
+    for _ in range(3):
+        ask(limited_gateway, keys["limited"])
+    with pytest.raises(openai.RateLimitError) as caught:
+        ask(limited_gateway, keys["limited"])
+    response = caught.value.response
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert caught.value.body["code"] == "rate_limit_exceeded"
+    assert caught.value.body["type"] == "requests"
+    # Another key is not limited by it.
+    ask(limited_gateway, keys["free"])
+
+
+def test_tokens_per_minute_per_key(limited_gateway, keys):
+    with pytest.raises(openai.RateLimitError) as caught:
+        ask(limited_gateway, keys["small"], max_tokens=300)
+    assert caught.value.body["type"] == "tokens"
+    assert "Lower max_tokens" in caught.value.body["message"]
+    ask(limited_gateway, keys["small"], max_tokens=8)
+
+
+def test_a_request_past_the_timeout_gets_504(limited_gateway, local_proxy, keys):
+    set_fault(local_proxy, "hang", delay_s=20)
+    try:
+        start = time.monotonic()
+        for stream in (False, True):
+            response = httpx.post(
+                limited_gateway.url + "/v1/chat/completions",
+                headers={"Authorization": f"Bearer {keys['free']}"},
+                json={"model": "railyard", "messages": KB_QUESTION, "max_tokens": 8,
+                      "stream": stream},
+                timeout=30,
+            )  # fmt: skip
+            assert response.status_code == 504
+            assert response.json()["error"]["code"] == "request_timeout"
+        assert time.monotonic() - start < 15
+    finally:
+        set_fault(local_proxy)
