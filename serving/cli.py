@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     traces_show.add_argument("trace_id")
     traces_feedback = traces.add_parser("feedback", help="feedback per prompt version")
     traces_feedback.add_argument("--json", action="store_true")
+    traces_spend = traces.add_parser("spend", help="cost per day, project and user")
+    traces_spend.add_argument("--days", type=float, default=7)
+    traces_spend.add_argument("--project")
+    traces_spend.add_argument("--json", action="store_true")
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
     evaluate.add_argument(
         "what",

@@ -1,4 +1,4 @@
-"""`railyard traces list|show|feedback`: read the trace store (DATA_DIR/traces.sqlite), also
+"""`railyard traces list|show|feedback|spend`: read the trace store (DATA_DIR/traces.sqlite), also
 while the server is writing to it."""
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ def run(settings, args) -> int:
                 "feedback per prompt version",
                 ["prompt_version", "scores", "mean_score"],
             )
+        elif args.traces_command == "spend":
+            since = time.time() - args.days * UNITS["d"]
+            rows = store.spend(since=since, project=args.project)
+            title = f"spend per day, project and user (last {args.days:g} days)"
+            columns = ["day", "project", "user", "requests", "fallback_requests", "cost_usd"]
         else:
             try:
                 since = parse_since(args.since) if args.since else None

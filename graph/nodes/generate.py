@@ -47,9 +47,12 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
             "local stream failed after %d chars (%s); the fallback takes over", len(prefix), e
         )
         request = _taken_over(request, prefix)
+        checked = guard.verdicts if guard else []
         guard = _guard(state, context, runtime.stream_writer) if context.rails else None
         writer = _Writer(runtime.stream_writer, joined_to=prefix) if live else None
         generation = await _run(context, request, guard, writer)
+        if guard:
+            guard.verdicts = checked + guard.verdicts
         generation = dataclasses.replace(
             generation,
             text=_join(prefix, generation.text),

@@ -1,5 +1,5 @@
-"""GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary and
-GET /metrics (Prometheus text format)."""
+"""GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary,
+GET /v1/spend and GET /metrics (Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ async def post_feedback(body: FeedbackRequest, request: Request) -> dict:
 @router.get("/v1/feedback/summary", dependencies=[Depends(require_key)])
 async def feedback_summary(request: Request) -> dict:
     rows = await asyncio.to_thread(request.app.state.traces.feedback_summary)
+    return {"object": "list", "data": rows}
+
+
+@router.get("/v1/spend", dependencies=[Depends(require_key)])
+async def spend(
+    request: Request,
+    days: Annotated[float, Query(gt=0, le=366, description="the last N days")] = 7,
+    project: str | None = None,
+) -> dict:
+    """Cost and requests per UTC day, project and user."""
+    rows = await asyncio.to_thread(
+        request.app.state.traces.spend, since=time.time() - days * 86_400, project=project
+    )
     return {"object": "list", "data": rows}
 
 

@@ -176,6 +176,25 @@ class TraceStore:
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql, (*args, limit))]
 
+    def spend(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
+        """Cost and requests per UTC day, project and user (the API key's), newest day first."""
+        self.flush()
+        where, args = ["1 = 1"], []
+        if since is not None:
+            where.append("created >= ?")
+            args.append(since)
+        if project is not None:
+            where.append("project = ?")
+            args.append(project)
+        sql = (
+            "SELECT date(created, 'unixepoch') AS day, project, user, COUNT(*) AS requests, "
+            "SUM(cost_usd) AS cost_usd, SUM(route = 'fallback') AS fallback_requests "
+            f"FROM traces WHERE {' AND '.join(where)} "
+            "GROUP BY day, project, user ORDER BY day DESC, cost_usd DESC"
+        )
+        with self._connect() as db:
+            return [dict(r) for r in db.execute(sql, args)]
+
     def feedback_summary(self) -> list[dict[str, Any]]:
         """Feedback per prompt version: how many scores and their mean."""
         self.flush()

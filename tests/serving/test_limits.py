@@ -5,6 +5,8 @@ and through the official client's own error types."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 
 import httpx
@@ -13,6 +15,7 @@ import pytest
 
 from serving.access.keys import add_key
 from tests.conftest import KB_QUESTION, serve, set_fault
+from tests.support.processes import BIN, clean_env
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +36,7 @@ def limited_gateway(run_dir, local_proxy, fallback_server, knowledge_base, keys)
         local_base_url=local_proxy.url + "/v1", api_keys_file=str(keys["path"]),
         request_timeout_s="4", rails_enabled="false",
     )  # fmt: skip
+    server.data_dir = run_dir / "limited-gateway"
     server.start().wait("/healthz", 300)
     yield server
     server.stop()
@@ -72,6 +76,22 @@ def test_a_key_carries_its_project_and_user_into_the_trace(limited_gateway, keys
         assert time.monotonic() < deadline, "the trace was not stored"
         time.sleep(0.2)
     assert response.json()["project"] == "search-bot"
+
+    # Spend per day, project and user: over HTTP (a key needed) and from the CLI.
+    spend = httpx.get(f"{limited_gateway.url}/v1/spend", headers=headers, params={"days": 1})
+    rows = [r for r in spend.json()["data"] if r["project"] == "search-bot"]
+    assert rows and rows[0]["requests"] >= 1 and rows[0]["cost_usd"] > 0
+    assert httpx.get(f"{limited_gateway.url}/v1/spend").status_code == 401
+    result = subprocess.run(
+        [str(BIN / "railyard"), "traces", "spend", "--days", "1", "--project", "search-bot",
+         "--json"],
+        env=clean_env(RAILYARD_DATA_DIR=str(limited_gateway.data_dir)),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    cli_rows = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {r["project"] for r in cli_rows} == {"search-bot"}
+    assert sum(r["requests"] for r in cli_rows) >= 1
 
 
 def test_requests_per_minute_per_key(limited_gateway, keys):
