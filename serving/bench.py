@@ -27,6 +27,7 @@ import psutil
 from litellm.integrations.custom_logger import CustomLogger
 
 from graph.holdback import UNIT_END
+from serving.stats import percentile
 
 CHECKABLE_TOKENS = 32
 """The bare stream's first checkable unit: a sentence end, or this many tokens."""
@@ -117,15 +118,10 @@ class RssSampler:
         self._thread.join()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def ms(values: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(values) * 1000, 1),
-        "p95_ms": round(pct(values, 0.95) * 1000, 1),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 1),
     }
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from graph import build
-from serving.bench_rails import WARMUP, _pct, _timed
+from serving.bench_rails import WARMUP, _timed
 from serving.cache import SemanticCache
 from serving.chat.serving import ChatService
 from serving.inprocess import scratch_settings, services
 from serving.settings import Settings
+from serving.stats import percentile
 
 
 async def _run(settings: Settings, pairs: list[dict]) -> dict[str, Any]:
@@ -54,12 +55,12 @@ async def _run(settings: Settings, pairs: list[dict]) -> dict[str, Any]:
         "false_hits": sum(different),
         "wrong": wrong,
         "answered": {"p50_ms": round(statistics.median(answered), 2),
-                     "p95_ms": round(_pct(answered, 0.95), 2)},
+                     "p95_ms": round(percentile(answered, 0.95), 2)},
     }  # fmt: skip
     if cached:
         report["cached"] = {
             "p50_ms": round(statistics.median(cached), 2),
-            "p95_ms": round(_pct(cached, 0.95), 2),
+            "p95_ms": round(percentile(cached, 0.95), 2),
         }
     return report
 

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 
-from serving.bench import RssSampler, pct
+from serving.bench import RssSampler
 from serving.bench_suite import bench_gateway
 from serving.inprocess import load_questions
 from serving.settings import Settings
+from serving.stats import percentile
 
 UNCACHEABLE = {"role": "system", "content": "Answer briefly."}
 
@@ -61,9 +62,9 @@ async def _phase(
         "errors": len(errors),
         "error_samples": errors[:3],
         "throughput_rps": round(done / elapsed, 2),
-        "p50_ms": round(pct(latencies, 0.5) * 1000, 1) if done else None,
-        "p95_ms": round(pct(latencies, 0.95) * 1000, 1) if done else None,
-        "p99_ms": round(pct(latencies, 0.99) * 1000, 1) if done else None,
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 1) if done else None,
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1) if done else None,
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if done else None,
         "seconds": round(elapsed, 1),
     }
 

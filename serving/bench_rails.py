@@ -19,19 +19,15 @@ from typing import Any
 from serving.chat.serving import ChatService
 from serving.inprocess import Services, ask, load_questions, scratch_settings, services
 from serving.settings import Settings
+from serving.stats import percentile
 
 WARMUP = 5
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _summary(values_ms: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(values_ms), 2),
-        "p95_ms": round(_pct(values_ms, 0.95), 2),
+        "p95_ms": round(percentile(values_ms, 0.95), 2),
     }
 
 

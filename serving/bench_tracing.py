@@ -12,11 +12,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from serving.bench_rails import WARMUP, _pct, _timed
+from serving.bench_rails import WARMUP, _timed
 from serving.chat.serving import ChatService
 from serving.inprocess import load_questions, scratch_settings, services
 from serving.observability import Metrics, Observer, TraceStore
 from serving.settings import Settings
+from serving.stats import percentile
 
 
 async def _run(settings: Settings, questions: list[str], rounds: int) -> dict[str, Any]:
@@ -43,7 +44,7 @@ async def _run(settings: Settings, questions: list[str], rounds: int) -> dict[st
     for side, values in samples.items():
         report[side] = {
             "p50_ms": round(statistics.median(values), 2),
-            "p95_ms": round(_pct(values, 0.95), 2),
+            "p95_ms": round(percentile(values, 0.95), 2),
         }
     report["added_p50_ms"] = round(report["traced"]["p50_ms"] - report["untraced"]["p50_ms"], 2)
     report["added_p95_ms"] = round(report["traced"]["p95_ms"] - report["untraced"]["p95_ms"], 2)

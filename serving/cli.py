@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 
 from serving import offline
 from serving.errors import ConfigError
+
+# Sub-commands whose handlers (settings, args) -> exit code live in their own modules, imported
+# only when run (they pull in heavy libraries).
+COMMANDS = {
+    "bench": "serving.bench_commands:bench",
+    "eval": "serving.eval_commands:run_eval",
+    "rails": "serving.eval_commands:rails_test",
+    "keys": "serving.keys_commands:run",
+    "experiment": "serving.experiment.command:run",
+    "traces": "serving.trace_commands:run",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,32 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         for noisy in ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails"):
             # One line per upstream call is noise at INFO; they still log warnings and errors.
             logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
-        if args.command == "bench":
-            from serving.bench_commands import bench
-
-            return bench(settings, args)
+        if args.command in COMMANDS:
+            module, function = COMMANDS[args.command].split(":")
+            return getattr(importlib.import_module(module), function)(settings, args)
         if args.command == "ingest":
             return _ingest(settings, args)
-        if args.command == "eval":
-            from serving.eval_commands import run_eval
-
-            return run_eval(settings, args)
-        if args.command == "keys":
-            from serving.keys_commands import run as keys_run
-
-            return keys_run(settings, args)
-        if args.command == "experiment":
-            from serving.experiment.command import run as experiment
-
-            return experiment(settings, args)
-        if args.command == "traces":
-            from serving.trace_commands import run
-
-            return run(settings, args)
-        if args.command == "rails":
-            from serving.eval_commands import rails_test
-
-            return rails_test(settings, args)
         return {"serve": _serve, "vllm": _vllm, "prepare-model": _prepare}[args.command](settings)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graph import RequestGraph
@@ -43,16 +44,24 @@ class ChatService:
         if self.observer is not None:
             self.observer.failed(error)
 
-    async def _events(self, state: InputState, thread_id: str | None):
+    @contextlib.contextmanager
+    def _graph_errors(self) -> Iterator[None]:
+        """Count a failed graph run, and answer an unavailable knowledge base with a 503."""
         try:
-            async for event in self.graph.stream(state, thread_id=thread_id):
-                yield event
+            yield
         except RetrievalUnavailable as exc:
             self._failed(exc)
-            raise _unavailable(exc) from exc
+            raise StoreUnavailable(
+                f"The knowledge base is unavailable ({exc}); try again shortly."
+            ) from exc
         except Exception as exc:
             self._failed(exc)
             raise
+
+    async def _events(self, state: InputState, thread_id: str | None):
+        with self._graph_errors():
+            async for event in self.graph.stream(state, thread_id=thread_id):
+                yield event
 
     def _finished(
         self, state: dict[str, Any], started: float, t0: float, stream: bool, caller: Caller | None
@@ -113,14 +122,8 @@ class ChatService:
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
         inputs = self.check(request, trace_id)
-        try:
+        with self._graph_errors():
             state = await self.graph.run(inputs, thread_id=thread_id)
-        except RetrievalUnavailable as exc:
-            self._failed(exc)
-            raise _unavailable(exc) from exc
-        except Exception as exc:
-            self._failed(exc)
-            raise
         self._finished(state, started, t0, stream=False, caller=caller)
         generation = state["generation"]
         return ChatCompletionResponse(
@@ -176,10 +179,6 @@ class ChatService:
                 yield chunk(None, usage=_usage(value["generation"]), railyard=info)
             else:
                 yield chunk(DeltaMessage(), finish, railyard=info)
-
-
-def _unavailable(exc: RetrievalUnavailable) -> StoreUnavailable:
-    return StoreUnavailable(f"The knowledge base is unavailable ({exc}); try again shortly.")
 
 
 def new_trace_id() -> str:

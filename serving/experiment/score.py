@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rails.groundedness.checker import HEDGE, GroundednessChecker
+from serving.stats import percentile
 
 REFUSING_MODES = {"refused", "no_context", "error"}
 
@@ -39,13 +40,6 @@ def score(query: dict, row: dict[str, Any], embed: Callable) -> dict[str, Any]:
     }
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def _share(flags: list[bool | None]) -> float | None:
     known = [f for f in flags if f is not None]
     return round(sum(known) / len(known), 3) if known else None
@@ -67,7 +61,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cost_usd": cost,
         "cost_per_1k_requests_usd": 1000 * cost / len(rows) if rows else 0.0,
         "latency_p50_ms": _round(statistics.median(latencies) if latencies else None),
-        "latency_p95_ms": _round(_pct(latencies, 0.95)),
+        "latency_p95_ms": _round(percentile(latencies, 0.95) if latencies else None),
         "ttft_p50_ms": _round(statistics.median(ttfts) if ttfts else None),
         "routes": dict(Counter(r["route"] for r in rows)),
         "model_calls": len(asked),

@@ -161,17 +161,10 @@ class TraceStore:
     ) -> list[dict[str, Any]]:
         """Trace summaries, newest first."""
         self.flush()
-        where, args = ["1 = 1"], []
-        for column, value in (("project", project), ("route", route), ("outcome", outcome)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if since is not None:
-            where.append("created >= ?")
-            args.append(since)
+        where, args = _where(since, project=project, route=route, outcome=outcome)
         sql = (
             "SELECT trace_id, created, project, user, route, outcome, prompt_version, cost_usd, "
-            f"latency_ms FROM traces WHERE {' AND '.join(where)} ORDER BY created DESC LIMIT ?"
+            f"latency_ms FROM traces WHERE {where} ORDER BY created DESC LIMIT ?"
         )
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql, (*args, limit))]
@@ -179,17 +172,11 @@ class TraceStore:
     def spend(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
         """Cost and requests per UTC day, project and user (the API key's), newest day first."""
         self.flush()
-        where, args = ["1 = 1"], []
-        if since is not None:
-            where.append("created >= ?")
-            args.append(since)
-        if project is not None:
-            where.append("project = ?")
-            args.append(project)
+        where, args = _where(since, project=project)
         sql = (
             "SELECT date(created, 'unixepoch') AS day, project, user, COUNT(*) AS requests, "
             "SUM(cost_usd) AS cost_usd, SUM(route = 'fallback') AS fallback_requests "
-            f"FROM traces WHERE {' AND '.join(where)} "
+            f"FROM traces WHERE {where} "
             "GROUP BY day, project, user ORDER BY day DESC, cost_usd DESC"
         )
         with self._connect() as db:
@@ -205,3 +192,16 @@ class TraceStore:
         )
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql)]
+
+
+def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:
+    """A WHERE clause (and its arguments) for traces since a time and with given column values."""
+    where, args = ["1 = 1"], []
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if since is not None:
+        where.append("created >= ?")
+        args.append(since)
+    return " AND ".join(where), args
