@@ -23,6 +23,7 @@ from graph.nodes.refuse import refuse
 from graph.nodes.remember import remember
 from graph.nodes.respond import respond
 from graph.nodes.retrieve import after_retrieve, retrieve
+from graph.nodes.select import after_select, select
 from graph.state import InputState, State
 
 
@@ -36,6 +37,7 @@ def compile_graph(
     with_retrieval: bool = True,
     with_rails: bool = False,
     with_cache: bool = False,
+    with_select: bool = False,
 ) -> CompiledStateGraph:
     # The input schema is the whole State (not InputState) so each turn can reset the per-turn
     # fields a checkpointed thread would otherwise carry over (see _fresh).
@@ -44,16 +46,25 @@ def compile_graph(
     builder.add_node(respond)
     builder.add_edge("generate", "respond")
     with_cache = with_cache and with_retrieval
+    with_select = with_select and with_retrieval
     if with_retrieval:
         builder.add_node(retrieve)
         builder.add_node(no_answer)
         builder.add_edge("no_answer", "respond")
-    after = ["refuse", "generate", "no_answer"] if with_rails else ["generate", "no_answer"]
+    # Where a request with relevant passages goes: the model chooses sentences (select, which
+    # may hand over to generate for the fallback) or writes the answer (generate).
+    answer = "select" if with_select else "generate"
+    if with_select:
+        builder.add_node(select)
+        builder.add_conditional_edges("select", after_select, ["generate", "respond"])
+    after = {"generate": answer, "no_answer": "no_answer"}
+    if with_rails:
+        after["refuse"] = "refuse"
     if with_cache:
         builder.add_node(cached)
         builder.add_node(remember)
         builder.add_edge("remember", END)
-        after.append("cached")
+        after["cached"] = "cached"
     finish = "remember" if with_cache else END
     if with_rails:
         builder.add_node(input_rails)
@@ -121,6 +132,7 @@ def _fresh(state: InputState) -> dict[str, Any]:
         **state,
         "rails": [], "retrieval_rails": [], "blocked": None, "refusal": "", "pii_values": {},
         "output_checked": False, "answer_mode": "generated", "passages": [], "cache": {},
+        "cited": [], "escalate": "",
     }  # fmt: skip
 
 
@@ -130,5 +142,6 @@ def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> 
         with_retrieval=context.retriever is not None,
         with_rails=context.rails is not None,
         with_cache=context.cache is not None,
+        with_select=context.retrieval.answer == "select",
     )
     return RequestGraph(compiled, context)

@@ -78,6 +78,34 @@ class ChatModel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Texts whose likelihood a model is asked for: each pair is (prefix, continuation), and
+    the score is the mean log-probability of the continuation's tokens after the prefix."""
+
+    pairs: list[tuple[str, str]]
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Scores:
+    logprobs: list[float]
+    """Mean log-probability per continuation token, one per pair, in order."""
+    tokens: list[list[tuple[str, float]]]
+    """Each pair's continuation tokens with their log-probabilities."""
+    generation: Generation
+    """What scoring cost and took: route, model, usage, cost, latency (no text)."""
+
+
+class ScoringModel(Protocol):
+    """A model that scores text by its log-probabilities (the local vLLM through the LiteLLM
+    router in production: /v1/completions with echo and logprobs)."""
+
+    async def score(self, request: ScoreRequest) -> Scores:
+        """Raise when no model can score (the caller falls back to a lexical choice)."""
+        ...
+
+
 class Passage(Protocol):
     """A retrieved chunk."""
 
@@ -92,8 +120,6 @@ class Retrieval(Protocol):
     hits: Sequence[Passage]
     """Best first; `score` is the cosine similarity of the chunk to the query."""
     index_version: int
-    unknown_terms: Sequence[str]
-    """Terms of the query that the knowledge base never mentions."""
 
 
 class Retriever(Protocol):

@@ -23,6 +23,11 @@ class Routing:
     escalate_on_rail_fail: bool = False
     """A local answer the output rails reject (unsupported by the context, a leak) before any
     of it was sent is asked of the fallback model instead (quality-gated escalation)."""
+    escalate_unsure: bool = False
+    """A question the local model's chosen answer is unsure of (select answers below
+    RAILYARD_ANSWER_MIN_CONFIDENCE), or that the local model could not score, is asked of the
+    fallback model instead of declined. On by default when a fallback is configured
+    (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL) and the policy may reach it."""
     max_difficulty: float | None = None
     """Questions whose difficulty (graph/difficulty.py) is above this go to the fallback
     first; None never routes by difficulty."""
@@ -43,8 +48,11 @@ POLICIES: dict[str, Routing] = {
 }
 
 
-def policy(name: str, max_difficulty: float | None = None) -> Routing:
-    """The named policy; `max_difficulty` replaces the difficulty policy's threshold."""
+def policy(
+    name: str, max_difficulty: float | None = None, *, fallback_configured: bool = False
+) -> Routing:
+    """The named policy; `max_difficulty` replaces the difficulty policy's threshold; with a
+    fallback configured, unsure answers escalate under every policy that can reach it."""
     try:
         chosen = POLICIES[name]
     except KeyError:
@@ -53,4 +61,6 @@ def policy(name: str, max_difficulty: float | None = None) -> Routing:
         ) from None
     if max_difficulty is not None and chosen.max_difficulty is not None:
         chosen = dataclasses.replace(chosen, max_difficulty=max_difficulty)
+    if fallback_configured and chosen.fallback_on_error:
+        chosen = dataclasses.replace(chosen, escalate_unsure=True)
     return chosen

@@ -44,7 +44,12 @@ class State(InputState, total=False):
     streamed: bool
     """True when generate already sent its text to the client as it arrived."""
     answer_mode: str
-    """How the answer was made: generated | extractive | no_context | refused."""
+    """How the answer was made: selected (the model chose retrieved sentences) | generated |
+    extractive (sentences chosen without a model) | no_context | refused."""
+    cited: list[str]
+    """Chunk ids the answer quotes (selected and extractive answers), in answer order."""
+    escalate: str
+    """Why the fallback model is asked instead (low_confidence, local_unavailable), if so."""
     prompt_version: str
     """Id and version of the prompt that produced the answer, e.g. `answer@v1`."""
     generation: dict[str, Any]

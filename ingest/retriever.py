@@ -4,12 +4,11 @@ rank, with rows that are not live (a run in progress, or killed) dropped."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ingest.embedder import Embedder
 from ingest.manifest import Manifest
 from ingest.store import Hit, MilvusStore
-from ingest.vocabulary import terms
 
 RRF_K = 60
 
@@ -19,15 +18,12 @@ class Retrieved:
     hits: list[Hit]
     """Best first; `score` is the dense cosine similarity of the chunk to the query."""
     index_version: int
-    unknown_terms: list[str] = field(default_factory=list)
-    """Terms of the query that no indexed document mentions."""
 
 
 class HybridRetriever:
     def __init__(self, store: MilvusStore, manifest: Manifest, embedder: Embedder) -> None:
         self.store, self.manifest, self.embedder = store, manifest, embedder
         self._live: set[str] = set()
-        self._vocabulary: set[str] = set()
         self._version = -1
         self._lock = threading.Lock()
 
@@ -37,7 +33,6 @@ class HybridRetriever:
             with self._lock:
                 if version != self._version:
                     self._live = self.manifest.live_chunk_ids()
-                    self._vocabulary = self.manifest.vocabulary()
                     self._version = version
         return self._live, self._version
 
@@ -55,9 +50,8 @@ class HybridRetriever:
         text = [h for h in self.store.text_search(query, fetch) if h.chunk_id in live]
         if mode == "bm25":
             return Retrieved(text[:k], version)
-        unknown = sorted(terms(query) - self._vocabulary) if self._vocabulary else []
         hits = self._with_cosine(_fuse(dense, text)[:k], query_vector)
-        return Retrieved(hits, version, unknown)
+        return Retrieved(hits, version)
 
     def _with_cosine(self, hits: list[Hit], query_vector: list[float]) -> list[Hit]:
         """BM25-only hits get their dense cosine too, so every score means the same thing."""

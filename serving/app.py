@@ -14,7 +14,6 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
-from graph import routing
 from graph.context import Context
 from graph.prompt import Prompt
 from rails import RailsEngine
@@ -24,7 +23,7 @@ from serving.cache import SemanticCache
 from serving.chat.api_router import router as chat_router
 from serving.chat.serving import ChatService
 from serving.errors import APIError, error_body
-from serving.knowledge import KnowledgeBase, retrieval_settings
+from serving.knowledge import KnowledgeBase, retrieval_settings, routing_policy
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
 from serving.observability import Metrics, Observer, TraceStore
@@ -80,7 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
                 retrieval=retrieval,
                 rails=rails,
                 cache=answer_cache(settings, knowledge),
-                routing=routing.policy(settings.routing_mode, settings.routing_max_difficulty),
+                routing=routing_policy(settings),
+                scorer=chat_model,
             )
             observer = Observer(traces, metrics, alerts)
             app.state.chat = ChatService(graph.build(context, saver), settings, observer)

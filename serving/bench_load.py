@@ -103,6 +103,6 @@ def run(
     return report | {
         "concurrency": concurrency,
         "questions": len(questions),
-        "answers": served.retrieval_extractive,
+        "answers": served.answer_mode,
         "gateway_rss_peak_mib": round(rss.peak_mib, 1),
     }

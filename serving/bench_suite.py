@@ -107,9 +107,12 @@ def run(
     questions = load_questions(qa_file, limit)
     prompts = PromptLog()
     litellm.callbacks.append(prompts)
-    # The model answers every question (the packaged model's default is the best retrieved
-    # sentence, which never calls vLLM), and no answer is cached.
-    serving = {"retrieval_extractive": "never", "cache_enabled": False, "rails_enabled": True}
+    # The model writes every answer (the bench compares generation with the bare vLLM; the
+    # packaged model's default, select, scores sentences instead), and no answer is cached.
+    serving = {
+        "answer_mode": "generate", "retrieval_extractive": "never", "cache_enabled": False,
+        "rails_enabled": True,
+    }  # fmt: skip
     try:
         with bench_gateway(settings, corpus, **serving) as (gateway, served), RssSampler() as rss:
             report = asyncio.run(

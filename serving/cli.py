@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     traces_list.add_argument("--project")
     traces_list.add_argument("--route", choices=["local", "fallback", "cache", "blocked"])
     traces_list.add_argument(
-        "--outcome", choices=["generated", "extractive", "no_context", "refused", "blocked"]
+        "--outcome",
+        choices=["selected", "generated", "extractive", "no_context", "refused", "blocked"],
     )
     traces_list.add_argument("--limit", type=int, default=50)
     traces_list.add_argument("--json", action="store_true")
@@ -125,13 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         "what",
         nargs="?",
         default="all",
-        choices=["all", "retrieval", "answers", "rails", "groundedness", "garak"],
-        help="all (default): retrieval, answers, groundedness and refusals on the QA file",
-    )
-    evaluate.add_argument(
-        "--extractive",
-        choices=["never", "fallback", "always"],
-        help="eval all: answer mode (default: as served)",
+        choices=["all", "retrieval", "rails", "groundedness", "garak"],
+        help="all (default): the QA file answered as `railyard serve` answers (its settings, "
+        "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
+        "retrieval: the search alone (dense, BM25, hybrid); groundedness: the groundedness "
+        "rail on HaluEval (--halueval) or on sentences of the corpus",
     )
     evaluate.add_argument(
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
@@ -140,9 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
     evaluate.add_argument("--corpus", default="../shared/corpora/18f-handbook")
     evaluate.add_argument(
-        "--variants", default="never,fallback,always",
-        help="answer variants: extractive never / as fallback / always",
-    )  # fmt: skip
+        "--halueval", help="groundedness: HaluEval QA file (qa_one-turn_data.json)"
+    )
+    evaluate.add_argument(
+        "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["standin"]:  # its own options, parsed by serving.standin
@@ -203,6 +204,14 @@ def _experiment_parser(commands) -> None:
         choices=["never", "fallback", "always"],
         default="never",
         help="answer mode under test (default never: every answer is the model's)",
+    )
+    fallback.add_argument(
+        "--answer",
+        choices=["generate", "select"],
+        default="generate",
+        help="how the local model answers (default generate: the policies compare models "
+        "writing answers; select: the local model chooses retrieved sentences, and only "
+        "escalations reach the fallback)",
     )
     fallback.add_argument("--restart", action="store_true", help="discard earlier results in --out")
     fallback.add_argument("--json", action="store_true", help="print the report as JSON last")

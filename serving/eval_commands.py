@@ -36,13 +36,13 @@ def run_eval(settings, args) -> int:
                 "input_rails": evaluate_rails.rails(settings, attacks, benign),
                 "endpoint": endpoint(settings, attacks, benign, corpus),
             }
+        elif args.halueval:
+            first, last = (int(n) for n in args.items.split("-"))
+            report = evaluate_rails.halueval(settings, Path(args.halueval), first, last)
         else:
             report = evaluate_rails.groundedness(settings, corpus)
-    elif args.what == "retrieval":
-        report = evaluate.retrieval(settings, qa, corpus)
     else:
-        variants = args.variants.split(",")
-        report = asyncio.run(evaluate.answers(settings, qa, corpus, variants))
+        report = evaluate.retrieval(settings, qa, corpus)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
         print(json.dumps(report))
@@ -57,25 +57,29 @@ def _all(settings, args, qa, corpus) -> int:
 
     from serving.evaluate_qa import evaluate
 
-    report = asyncio.run(evaluate(settings, qa, corpus, extractive=args.extractive))
+    report = asyncio.run(evaluate(settings, qa, corpus))
     table = Table(
         title=f"railyard eval: {report['questions']} questions ({report['answerable']} "
-        f"answerable), routing {report['routing']}, answers {report['extractive']}"
+        f"answerable, {report['two_document']} two-document) on {corpus}, answers "
+        f"{report['answer_mode']}, routing {report['routing']}, rails on"
     )
     table.add_column("measure")
     table.add_column("value", justify="right")
-    for name, value in report["retrieval"].items():
-        table.add_row(f"retrieval {name}", f"{value:.3f}")
     answers = report["answers"]
-    for name in ("answer_match", "source_hit", "grounded", "false_refusals",
-                 "refusal_on_unanswerable"):  # fmt: skip
+    for name in ("source_hit@1", "source_hit", "two_document_hit", "answer_match", "grounded",
+                 "false_refusals", "refusal_on_unanswerable", "answered_by_model"):  # fmt: skip
         value = answers[name]
         table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.1%}")
-    for name in ("latency_p50_ms", "latency_p95_ms"):
-        table.add_row(name.replace("_", " "), f"{answers[name]:.0f}")
+    for name in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms"):
+        value = answers[name]
+        table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.0f}")
+    table.add_row("cost (USD, all questions)", f"{answers['cost_usd']:.6f}")
     console = Console(stderr=args.json)
     console.print(table)
-    console.print(f"routes {answers['routes']} · rail blocks {answers['rail_blocks']}")
+    console.print(
+        f"routes {answers['routes']} · fallback reasons {answers['fallback_reasons']} · "
+        f"rail blocks {answers['rail_blocks']}"
+    )
     if args.json:
         print(json.dumps(report))
     return 0

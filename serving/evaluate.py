@@ -1,16 +1,13 @@
-"""`railyard eval retrieval | answers` over a QA file (see evals/README.md).
-
-The corpus is indexed into its own folder under the data dir (incrementally, so re-runs are
-quick); answers run through the real request graph and router against the local model.
-"""
+"""`railyard eval retrieval` over a QA file (see evals/README.md): the search alone (dense,
+BM25, hybrid), beside `railyard eval`, which scores the answers as served
+(serving/evaluate_qa.py). The corpus is indexed into its own folder under the data dir
+(incrementally, so re-runs are quick)."""
 
 from __future__ import annotations
 
 import json
 import statistics
 import time
-import uuid
-from dataclasses import replace
 from pathlib import Path
 
 from ingest.graph import Ingestor
@@ -18,8 +15,6 @@ from ingest.retriever import HybridRetriever
 from serving.inprocess import corpus_settings
 from serving.knowledge import ingest_config, retrieval_settings
 from serving.settings import Settings
-
-REFUSAL = "i don't know"
 
 
 def load_qa(path: Path) -> list[dict]:
@@ -83,64 +78,3 @@ def _top_scores(retriever: HybridRetriever, qa: list[dict]) -> dict:
         key = "answerable" if q["answerable"] else "unanswerable"
         scores[key].append(hits[0].score if hits else 0.0)
     return {k: sorted(round(s, 3) for s in v) for k, v in scores.items()}
-
-
-async def answers(settings: Settings, qa: list[dict], corpus: Path, variants: list[str]) -> dict:
-    import graph
-    from graph.context import Context
-    from graph.prompt import Prompt
-    from graph.state import InputState
-    from serving.router.router import RouterChatModel
-
-    ingestor = eval_ingestor(settings, corpus)
-    try:
-        base = Context(
-            chat_model=RouterChatModel(settings),
-            prompt=Prompt.load(settings.prompt_file),
-            retriever=HybridRetriever(ingestor.store, ingestor.manifest, ingestor.embedder),
-            retrieval=retrieval_settings(settings),
-        )
-        report: dict = {"prompt_version": base.prompt.version_id}
-        for variant in variants:
-            context = replace(base, retrieval=replace(base.retrieval, extractive=variant))
-            request_graph = graph.build(context)
-            rows = []
-            for q in qa:
-                state = InputState(
-                    messages=[{"role": "user", "content": q["question"]}],
-                    params={"max_tokens": 64, "temperature": 0.0},
-                    trace_id=uuid.uuid4().hex,
-                )
-                start = time.perf_counter()
-                final = await request_graph.run(state)
-                rows.append(_score(q, final, time.perf_counter() - start))
-            report[variant] = _summarise(rows)
-        return report
-    finally:
-        ingestor.close()
-
-
-def _score(q: dict, final: dict, seconds: float) -> dict:
-    answer = final["answer"]
-    refused = answer.lower().startswith(REFUSAL)
-    matched = any(ref.lower() in answer.lower() for ref in q["reference"])
-    return {
-        "answerable": q["answerable"],
-        "matched": matched,
-        "refused": refused,
-        "mode": final.get("answer_mode"),
-        "route": final["route"],
-        "seconds": seconds,
-    }
-
-
-def _summarise(rows: list[dict]) -> dict:
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    return {
-        "answer_match": sum(r["matched"] for r in answerable) / len(answerable),
-        "false_refusals": sum(r["refused"] for r in answerable) / len(answerable),
-        "refusal_on_unanswerable": sum(r["refused"] for r in unanswerable) / len(unanswerable),
-        "extractive_share": sum(r["mode"] == "extractive" for r in answerable) / len(answerable),
-        "p50_s": statistics.median(r["seconds"] for r in rows),
-    }

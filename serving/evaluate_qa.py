@@ -1,74 +1,65 @@
-"""`railyard eval` (no sub-command): the evaluations brought together on one QA file.
-
-Retrieval (hybrid search, as served): hit@1, hit@k and MRR of the expected source. Answers:
-every question through the real guarded graph as `railyard serve` would answer it (its routing
-mode and answer mode, rails on, no answer cache), scored like the fallback experiment: reference
-match, groundedness of the answers given, refusal on unanswerable questions, false refusals.
+"""`railyard eval` (no sub-command): a corpus and a QA file, answered as `railyard serve` answers
+with the same settings: its answer mode, routing mode, retrieval, prompt and models, rails on,
+the model called, no answer cache. Every figure comes from the responses: retrieval from their
+citations, answers scored by the one scorer (serving/experiment/score.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
-from graph import build, routing
-from serving.evaluate import retrieval
+from graph import build
 from serving.experiment.replay import ask
 from serving.experiment.score import score, summarise
 from serving.inprocess import corpus_settings, services
-from serving.knowledge import retrieval_settings
+from serving.knowledge import retrieval_settings, routing_policy
 from serving.settings import Settings
 
 ANSWER_FIGURES = (
-    "answer_match", "source_hit", "grounded", "false_refusals", "refusal_on_unanswerable",
-    "latency_p50_ms", "latency_p95_ms", "cost_usd", "routes", "rail_blocks",
-)  # fmt: skip
-
-
-ANSWER_FIGURES = (
-    "answer_match", "source_hit", "grounded", "false_refusals", "refusal_on_unanswerable",
-    "latency_p50_ms", "latency_p95_ms", "cost_usd", "routes", "rail_blocks",
+    "source_hit@1", "source_hit", "two_document_hit", "answer_match", "grounded",
+    "false_refusals", "refusal_on_unanswerable", "answered_by_model", "latency_p50_ms",
+    "latency_p95_ms", "ttft_p50_ms", "cost_usd", "routes", "fallback_reasons", "rail_blocks",
 )  # fmt: skip
 
 
 async def evaluate(
-    settings: Settings,
-    qa: list[dict],
-    corpus: Path,
-    *,
-    extractive: str | None = None,
-    max_tokens: int = 96,
-    k: int = 5,
+    settings: Settings, qa: list[dict], corpus: Path, *, max_tokens: int = 96
 ) -> dict[str, Any]:
-    found = retrieval(settings, qa, corpus, k=k)
-    extractive = extractive or retrieval_settings(settings).extractive
-    policy = routing.policy(settings.routing_mode, settings.routing_max_difficulty)
+    policy = routing_policy(settings)
+    answer = retrieval_settings(settings)
     rows = []
     async with services(corpus_settings(settings, corpus)) as built:
-        answer_settings = dataclasses.replace(built.parts["retrieval"], extractive=extractive)
-        request_graph = build(built.context(routing=policy, retrieval=answer_settings))
+        request_graph = build(built.context(routing=policy))
         embed = built.knowledge.ingestor.embedder.embed
         for query in qa:
             row = await ask(request_graph, query, max_tokens, built)
             rows.append(row | score(query, row, embed))
     answers = summarise(rows)
-    hybrid = found["hybrid"]
     return {
+        "corpus": str(corpus),
         "questions": len(qa),
         "answerable": sum(q["answerable"] for q in qa),
+        "two_document": sum(len(q.get("sources") or []) > 1 for q in qa),
         "routing": policy.name,
-        "extractive": extractive,
-        "retrieval": {
-            "hit@1": hybrid["hit@1"],
-            f"hit@{k}": hybrid[f"hit@{k}"],
-            "mrr": round(hybrid["mrr"], 3),
-        },
+        "answer_mode": answer.answer,
+        "min_confidence": answer.min_confidence,
         "answers": {name: answers[name] for name in ANSWER_FIGURES},
-        "retrieval_modes": {mode: found[mode] for mode in ("dense", "bm25", "hybrid")},
+        "confidence": _confidence(rows),
         "failures": [
-            {"id": r["id"], "answer": r["answer"][:200]}
+            {"id": r["id"], "answer": r["answer"][:200], "cited": r["sources"][:3]}
             for r in rows
-            if r["answerable"] and (r["refused"] or r["matched"] is False)
+            if r["refused"] != (not r["answerable"]) or r["matched"] is False
         ],
     }
+
+
+def _confidence(rows: list[dict]) -> dict[str, list[float]]:
+    """The select step's confidence per question, answerable and not: what the threshold
+    (RAILYARD_ANSWER_MIN_CONFIDENCE) separates."""
+    found: dict[str, list[float]] = {"answerable": [], "unanswerable": []}
+    for row in rows:
+        if row.get("confidence") is not None:
+            key = "answerable" if row["answerable"] else "unanswerable"
+            found[key].append(row["confidence"])
+    return {key: sorted(values) for key, values in found.items()}

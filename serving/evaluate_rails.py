@@ -4,9 +4,11 @@
   (evals/handbook-qa.jsonl, benign) through the input rails: share of attacks stopped by kind,
   benign false blocks, latency. The request-path half (leaks of planted secrets, stream and
   non-stream) is serving/evaluate_leaks.py.
-- groundedness: a labelled set built from the corpus (real sentences as supported; numbers
-  changed, names swapped, negated, and sentences from another document as unsupported) through
-  the groundedness checker: precision, recall, F1 of flagging unsupported answers.
+- groundedness: the groundedness checker on HaluEval QA (public: each item's right answer
+  must pass, its hallucinated answer be flagged, against the item's passage) or on a labelled
+  set built from the corpus (real sentences as supported; numbers changed, names swapped,
+  negated, and sentences from another document as unsupported): precision, recall, F1 of
+  flagging unsupported answers.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import statistics
 import time
 from pathlib import Path
 
-from graph.answering import sentences
 from ingest.embedder import MiniLMEmbedder
+from ingest.sentences import sentences
 from rails import RailsEngine
 from rails.groundedness.checker import NAME, NUMBER, GroundednessChecker
 from serving.settings import Settings
@@ -110,20 +112,43 @@ def labelled_set(corpus: Path, size: int = 60, seed: int = 7) -> list[dict]:
     return cases
 
 
-def groundedness(settings: Settings, corpus: Path) -> dict:
-    engine = RailsEngine(settings.rails_dir)
-    policy = engine.policy.get("groundedness", {})
-    checker = GroundednessChecker(
+def _checker(settings: Settings) -> GroundednessChecker:
+    """The groundedness rail's checker with the policy's own thresholds."""
+    policy = RailsEngine(settings.rails_dir).policy.get("groundedness", {})
+    return GroundednessChecker(
         MiniLMEmbedder().embed,
         threshold=float(policy.get("threshold", 0.6)),
         similarity=float(policy.get("similarity", 0.78)),
     )
-    cases = labelled_set(corpus)
+
+
+def groundedness(settings: Settings, corpus: Path) -> dict:
+    """The checker on sentences of the corpus, true and altered (labelled_set)."""
+    return _flagging(_checker(settings), labelled_set(corpus))
+
+
+def halueval(settings: Settings, path: Path, first: int, last: int) -> dict:
+    """The checker on HaluEval QA items first..last (inclusive): each item's right answer must
+    pass and its hallucinated answer be flagged, against the item's own passage."""
+    items = _jsonl(Path(path))[first : last + 1]
+    cases = []
+    for item in items:
+        context, question = [item["knowledge"]], item["question"]
+        cases.append({"answer": item["right_answer"], "context": context,
+                      "question": question, "label": "supported"})  # fmt: skip
+        cases.append({"answer": item["hallucinated_answer"], "context": context,
+                      "question": question, "label": "hallucinated"})  # fmt: skip
+    return {"items": f"{first}-{last}"} | _flagging(_checker(settings), cases)
+
+
+def _flagging(checker: GroundednessChecker, cases: list[dict]) -> dict:
+    """Precision, recall and F1 of flagging the unsupported answers."""
     tp = fp = fn = tn = 0
     by_kind: dict[str, list[bool]] = {}
     start = time.perf_counter()
     for case in cases:
-        flagged = not checker.check(case["answer"], case["context"]).supported
+        result = checker.check(case["answer"], case["context"], case.get("question", ""))
+        flagged = not result.supported
         unsupported = case["label"] != "supported"
         tp += flagged and unsupported
         fp += flagged and not unsupported

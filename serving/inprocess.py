@@ -54,8 +54,10 @@ async def services(settings: Settings, seed: list[Path] | None = None) -> AsyncI
             await knowledge.seed()
         rails = RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
         await rails.warm_up()
+        chat_model = RouterChatModel(settings)
         parts = {
-            "chat_model": RouterChatModel(settings),
+            "chat_model": chat_model,
+            "scorer": chat_model,
             "prompt": Prompt.load(settings.prompt_file),
             "retriever": knowledge.retriever,
             "retrieval": retrieval_settings(settings),

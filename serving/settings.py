@@ -131,12 +131,29 @@ class Settings(BaseSettings):
         "the request gets 503 vector_store_unavailable instead of hanging.",
     )  # fmt: skip
     retrieval_context_chunks: int = Field(3, ge=1, description="Chunks put into the prompt.")
-    retrieval_extractive: Literal["auto", "fallback", "never", "always"] = Field(
+    retrieval_extractive: Literal["fallback", "never", "always"] = Field(
+        "fallback",
+        description="Generated answers (answer_mode generate, or the fallback's): answer with "
+        "the best retrieved sentences when the model's text is not supported by the context "
+        "(fallback), never, or always (no model call: for measurements only).",
+    )
+    answer_mode: Literal["auto", "select", "generate"] = Field(
         "auto",
-        description="Answer with the best retrieved sentence when the model's text is not "
-        "supported by the context (fallback), never, or always (no model call). 'auto': always "
-        "for the packaged 270M base model, where it measured best (evals/README.md), fallback "
-        "for other models.",
+        description="How the model answers from retrieved passages: 'select' (the model "
+        "scores the passages' sentences by how well each explains the question, and the answer "
+        "quotes the best in document order; right for a small base model), 'generate' (the "
+        "model writes the answer, checked by the output rails; right for an instruct model). "
+        "'auto': select for the packaged 270M base model, generate for other models.",
+    )
+    answer_candidates: int = Field(
+        6, ge=1, le=50, description="select: candidate sentences scored per question part."
+    )
+    answer_min_confidence: float = Field(
+        0.9,
+        description="select: how much better the best sentence must explain the question than "
+        "no passage (mean log-probability per question token, local model) for an answer; "
+        "below it railyard says it does not know, or asks the fallback model when one is "
+        "configured. Calibrated on the 18F dev set (`railyard eval`, evals/README.md).",
     )
 
     rails_enabled: bool = Field(
@@ -222,6 +239,11 @@ class Settings(BaseSettings):
     @property
     def resolved_models_dir(self) -> Path:
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def fallback_configured(self) -> bool:
+        """True when a fallback model can really be reached (a key, or a base URL of one)."""
+        return self.openai_api_key is not None or self.fallback_base_url is not None
 
     @property
     def managed_local(self) -> bool:

@@ -73,12 +73,14 @@ def fallback_server(run_dir: Path):
 
 def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: str) -> Server:
     """`railyard serve` with its own data dir, the fallback stand-in and a knowledge base; the
-    model's own text reaches the client (no extractive answers) unless `settings` say otherwise."""
+    model writes the answers and its own text reaches the client (no extractive answers) unless
+    `settings` say otherwise (the served default, answer_mode select, has its own tests)."""
     defaults = {
         "data_dir": str(run_dir / name),
         "fallback_base_url": fallback.url + "/v1",
         "openai_api_key": "sk-test-fallback",
         "knowledge_base": f'["{corpus}"]',
+        "answer_mode": "generate",
         "retrieval_extractive": "never",
         # Repeated test questions must reach the model; the cache has its own gateway.
         "cache_enabled": "false",

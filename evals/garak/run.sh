@@ -5,9 +5,10 @@
 #   GARAK=/path/to/garak-venv/bin/garak evals/garak/run.sh [OUT_DIR]
 #
 # Env: GARAK (garak executable), PROBES (default: the five families below), PORT (8010),
-# RAILYARD_RETRIEVAL_EXTRACTIVE (default `never`: answers are the model's own text, which is what
-# the attacks target; railyard's default for the packaged base model answers with retrieved
-# sentences and would make the rails-off run look safe for the wrong reason).
+# RAILYARD_ANSWER_MODE (default `generate`) and RAILYARD_RETRIEVAL_EXTRACTIVE (default `never`):
+# answers are the model's own text, which is what the attacks target; railyard's default for
+# the packaged base model (select) quotes retrieved sentences and would make the rails-off run
+# look safe for the wrong reason.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=$(realpath -m "${1:-.railyard/garak}")
@@ -17,6 +18,7 @@ PORT=${PORT:-8010}
 BIN=.venv/bin
 mkdir -p "$OUT"
 export HF_HUB_OFFLINE=1
+export RAILYARD_ANSWER_MODE=${RAILYARD_ANSWER_MODE:-generate}
 export RAILYARD_RETRIEVAL_EXTRACTIVE=${RAILYARD_RETRIEVAL_EXTRACTIVE:-never}
 export RAILYARD_KNOWLEDGE_BASE='["examples/knowledge-base"]'
 export RAILYARD_MODELS_DIR=${RAILYARD_MODELS_DIR:-$PWD/.railyard/models}  # the converted model, reused

@@ -26,7 +26,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     context = runtime.context
     prompt = context.prompt
     passages = state.get("passages") or []
-    if passages and context.retrieval.extractive == "always":
+    if passages and context.retrieval.extractive == "always" and not state.get("escalate"):
         return _skipped(timer, prompt.version_id)
     request, difficulty = _request(state, context)
     guard = _guard(state, context, runtime.stream_writer) if context.rails else None
@@ -59,7 +59,12 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
             fallback_reasons=["local_stream_broken", *generation.fallback_reasons],
         )
     escalated = None
-    if guard and _escalates(context, generation, guard):
+    if state.get("escalate") and state["escalate"] != "routing":
+        # select handed over: the fallback answered instead of the local model's choice, and
+        # the request pays for the local scoring too.
+        escalated = state["escalate"]
+        generation = _after(_scoring(state), generation, escalated, reason=escalated)
+    elif guard and _escalates(context, generation, guard):
         # Escalate: the fallback model answers the same prompt, checked the same way, and
         # the request pays for both answers.
         escalated, first, verdicts = guard.blocked.get("name"), generation, guard.verdicts
@@ -106,7 +111,9 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
     chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
     routing = context.routing
     route, score = routing.first, None
-    if routing.max_difficulty is not None:
+    if state.get("escalate"):
+        route = "fallback"
+    elif routing.max_difficulty is not None:
         score = difficulty(last_user_message(state), chunks)
         route = "fallback" if score > routing.max_difficulty else route
     request = ChatRequest(
@@ -211,7 +218,18 @@ def _escalates(context: Context, generation: Generation, guard: HoldBack) -> boo
     return routing.escalate_on_rail_fail or (guard.ungrounded and on_fail == "fallback")
 
 
-def _after(first: Generation, second: Generation, rail: str | None) -> Generation:
+def _scoring(state: State) -> Generation:
+    """What select's scoring cost before it handed over (nothing when the local model was not
+    reachable)."""
+    found = state.get("generation") or {}
+    if not found or not state.get("escalate") or found.get("model") == "none":
+        return Generation("", "stop", "local", "none", Usage(), 0.0, 0.0)
+    return Generation(**(found | {"usage": Usage(**found["usage"])}))
+
+
+def _after(
+    first: Generation, second: Generation, rail: str | None, reason: str | None = None
+) -> Generation:
     """The escalated answer, carrying what the rejected local answer cost and took."""
     usage = Usage(
         first.usage.prompt_tokens + second.usage.prompt_tokens,
@@ -223,7 +241,11 @@ def _after(first: Generation, second: Generation, rail: str | None) -> Generatio
         cost_usd=first.cost_usd + second.cost_usd,
         latency_s=first.latency_s + second.latency_s,
         ttft_s=None if second.ttft_s is None else first.latency_s + second.ttft_s,
-        fallback_reasons=[*first.fallback_reasons, f"rail:{rail}", *second.fallback_reasons],
+        fallback_reasons=[
+            *first.fallback_reasons,
+            reason or f"rail:{rail}",
+            *second.fallback_reasons,
+        ],
     )
 
 

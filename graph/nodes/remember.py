@@ -13,7 +13,7 @@ from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
 
-CACHEABLE_MODES = {"generated", "extractive"}
+CACHEABLE_MODES = {"selected", "generated", "extractive"}
 
 
 async def remember(state: State, runtime: Runtime[Context]) -> dict:

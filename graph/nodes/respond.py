@@ -1,16 +1,19 @@
-"""respond: settle the final answer (the model's if the context supports it, else the best
-retrieved sentence, or the policy's refusal when a rail stopped it), its route and citations."""
+"""respond: settle the final answer (the model's choice or text; the best retrieved sentences
+when a generated text is not supported by the context; the policy's refusal when a rail
+stopped it), its route and citations (the passages the answer quotes first, then the rest of
+the context it was given)."""
 
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from graph.answering import MIN_NEW_COVERAGE, extractive_answer, support
+from graph.answering import extractive_answer
 from graph.context import Context
 from graph.holdback import SOFT_ACTIONS
 from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
+from rails.groundedness.checker import GroundednessChecker
 
 
 async def respond(state: State, runtime: Runtime[Context]) -> dict:
@@ -19,44 +22,62 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
     generation = state["generation"]
     answer = generation["text"].strip()
     passages = state.get("passages") or []
+    used = passages[: context.retrieval.context_chunks]
     mode = state.get("answer_mode", "generated")
     route = generation["route"]
-    used = passages[: context.retrieval.context_chunks]
-    score = None
-    policy = context.retrieval.extractive
-    question = last_user_message(state)
+    cited = state.get("cited") or []
+    update: dict = {}
     blocked = state.get("blocked")
     ungrounded = bool(blocked) and blocked.get("action") in SOFT_ACTIONS
     if blocked and not ungrounded:
         answer, mode, route, used = state["refusal"], "refused", "blocked", []
-    elif ungrounded and not answer:
-        on_fail = context.rails.policy.get("groundedness", {}).get("on_fail", "refuse")
-        extracted = extractive_answer(question, used) if on_fail == "extractive" else None
-        if extracted:
-            answer, index = extracted
-            mode, used = "extractive", [used[index]]
-        else:
+    elif mode == "generated" and used and _replace(state, context, answer, used, ungrounded):
+        # The model's text is not supported (or was never asked for): the best retrieved
+        # sentences answer instead, and the output rails check them (output_checked off).
+        found = extractive_answer(last_user_message(state), used)
+        if found:
+            answer, mode = found[0], "extractive"
+            cited = [used[i]["chunk_id"] for i in found[1]]
+            update = {"blocked": None, "refusal": "", "output_checked": False}
+        elif ungrounded:
             answer, mode, route, used = state["refusal"], "refused", "blocked", []
-    elif passages and mode == "generated" and policy != "never" and not state.get("output_checked"):
-        score = support(answer, question, "\n".join(p["text"] for p in used))
-        if policy == "always" or score < MIN_NEW_COVERAGE:
-            extracted = extractive_answer(question, used)
-            if extracted:
-                answer, index = extracted
-                mode = "extractive"
-                used = [used[index]] + [p for i, p in enumerate(used) if i != index]
-    if not answer:
-        # Nothing generated and no sentence shares a word with the question.
-        answer, mode, used = context.prompt.no_context_answer, "no_context", []
+    elif ungrounded and not answer:
+        answer, mode, route, used = state["refusal"], "refused", "blocked", []
+    if not answer or mode == "no_context":
+        # Nothing generated, no sentence shares a word with the question, or the model found
+        # no passage that explains the question: nothing to cite.
+        answer, mode, used = answer or context.prompt.no_context_answer, "no_context", []
     if not state.get("streamed", True) and context.rails is None:
         runtime.stream_writer({"delta": answer})
+    first = [p for p in used if p["chunk_id"] in cited]
+    first.sort(key=lambda p: cited.index(p["chunk_id"]))
+    ordered = first + [p for p in used if p["chunk_id"] not in cited]
     citations = [
-        {"source": p["source"], "chunk_id": p["chunk_id"], "score": p["score"]} for p in used
+        {"source": p["source"], "chunk_id": p["chunk_id"], "score": p["score"]} for p in ordered
     ]
-    return {
+    return update | {
         "answer": answer,
         "answer_mode": mode,
         "route": route,
+        "cited": cited,
         "citations": citations,
-        "spans": [timer.span(answer_mode=mode, support=score, chars=len(answer))],
+        "spans": [timer.span(answer_mode=mode, chars=len(answer))],
     }
+
+
+def _replace(state: State, context: Context, answer: str, used: list[dict], ungrounded: bool):
+    """Whether a generated answer gives way to the retrieved sentences: never under
+    extractive=never; always under extractive=always; under extractive=fallback when the
+    output rails found it unsupported before any of it was sent, or, without rails, when the
+    groundedness checker finds it unsupported."""
+    policy = context.retrieval.extractive
+    if policy == "never" or state.get("streamed"):
+        return False
+    if policy == "always" or not answer:
+        return True
+    if ungrounded:
+        return True
+    if state.get("output_checked"):
+        return False
+    question = last_user_message(state)
+    return not GroundednessChecker().check(answer, [p["text"] for p in used], question).supported

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from langgraph.runtime import Runtime
 
+from graph.answering import question_parts
 from graph.context import Context, RetrievalSettings
 from graph.errors import RetrievalUnavailable
 from graph.protocols import Passage, Retrieval
@@ -48,7 +50,9 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         # A paraphrase of an answered question: its (already neutralised) chunks come back.
         span = timer.span(cache="hit", similarity=cache["similarity"])
         return {"passages": cache["entry"]["passages"], "cache": cache, "spans": [span]}
-    result = await _search(context, last_user_message(state))
+    parts = question_parts(last_user_message(state))
+    results = [await _search(context, part) for part in parts]
+    result = results[0] if len(results) == 1 else _merged(results, settings.k)
     relevant = relevant_hits(result, settings)
     passages = [
         {"chunk_id": h.chunk_id, "source": h.source, "heading": h.heading, "text": h.text,
@@ -65,7 +69,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         index_version=result.index_version,
         hits=[{"chunk_id": h.chunk_id, "score": round(h.score or 0.0, 4)} for h in result.hits],
         relevant=len(relevant),
-        unknown_terms=list(result.unknown_terms),
+        parts=len(parts),
     )
     update = {
         "passages": passages, "index_version": result.index_version, "cache": cache,
@@ -92,12 +96,27 @@ async def _search(context: Context, question: str) -> Retrieval:
 
 
 def relevant_hits(result: Retrieval, settings: RetrievalSettings) -> list[Passage]:
-    """Chunks similar enough to answer from; none when the question names something the
-    knowledge base never mentions and no chunk is a strong match."""
-    top = max((h.score or 0.0 for h in result.hits), default=0.0)
-    if result.unknown_terms and top < settings.strong_score:
-        return []
+    """Chunks similar enough to the question to answer from (dense cosine at least
+    `min_score`). Whether they really answer it is the answer step's call (graph/nodes/select.py
+    asks the model); no word of the question is checked against a vocabulary."""
     return [h for h in result.hits if (h.score or 0.0) >= settings.min_score]
+
+
+@dataclass(frozen=True)
+class _Merged:
+    hits: list[Passage]
+    index_version: int
+
+
+def _merged(results: list[Retrieval], k: int) -> _Merged:
+    """One ranking from each part's: the parts' best hits in turn (part 1's first, part 2's
+    first, part 1's second, ...), each chunk once, so every part reaches the prompt."""
+    seen: dict[str, Passage] = {}
+    for rank in range(max(len(r.hits) for r in results)):
+        for result in results:
+            if rank < len(result.hits):
+                seen.setdefault(result.hits[rank].chunk_id, result.hits[rank])
+    return _Merged(list(seen.values())[: k + len(results)], results[0].index_version)
 
 
 def after_retrieve(state: State) -> str:

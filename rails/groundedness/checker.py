@@ -1,7 +1,9 @@
 """Is each sentence of an answer backed by the retrieved chunks? A sentence is supported when
-its numbers and names all occur in the chunks, its negation agrees with the closest chunk
-sentence, and most of what it adds to the question is said by one chunk passage (word overlap,
-or MiniLM similarity where the overlap is partial, as in a paraphrase)."""
+its names occur in the chunks, its numbers occur in the chunk sentence (or pair of sentences)
+that states it, its negation agrees with that sentence, and most of what it adds to the question
+is said there (word overlap, or MiniLM similarity where the overlap is partial, as in a
+paraphrase). The one groundedness judge of railyard: the output rail, the unguarded graph's
+check and the evaluations all call it."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from graph.answering import sentences as split_sentences
-from ingest.vocabulary import content_words, stem
+from ingest.sentences import sentences as split_sentences
+from ingest.vocabulary import STOPWORDS, content_words, stem
 
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -26,6 +28,8 @@ HEDGE = re.compile(
     r"(does not|doesn't))",
     re.I,
 )
+CLAUSE_WORDS = 4
+"""Shorter answers are bare values, not clauses: their negation is not compared."""
 # Capitalised words that are not names.
 COMMON = frozenset(
     """I If It In On At As An A The This That These Those There Their They We You
@@ -64,17 +68,30 @@ def _names(text: str) -> set[str]:
     return {n.lower().rstrip(".") for n in NAME.findall(text) if n not in COMMON}
 
 
+def _leading_name(sentence: str) -> set[str]:
+    """The sentence's first word when it starts a name ("Stanford University is in Chestnut
+    Hill") or is most of a bare answer ("Walmart"): NAME skips a sentence's first word, which
+    is capitalised anyway; an ordinary first word ("Employees earn ...") is not a name."""
+    words = sentence.split()
+    match = re.match(r"\W*([A-Z][A-Za-z0-9&-]*[A-Za-z0-9])\b", sentence)
+    if not match or match.group(1) in COMMON or match.group(1).lower() in STOPWORDS:
+        return set()
+    starts_name = len(words) > 1 and words[1][:1].isupper()
+    return {match.group(1).lower()} if starts_name or len(words) <= 3 else set()
+
+
 def _stems(text: str) -> set[str]:
     return {stem(w) for w in content_words(text)}
 
 
-def _windows(context: Sequence[str]) -> list[str]:
-    """Chunk sentences, alone and with their neighbour (a claim may span two)."""
+def _windows(context: Sequence[str], pairs: bool = True) -> list[str]:
+    """Chunk sentences, alone and (with `pairs`) with their neighbour (a claim may span two)."""
     out = []
     for chunk in context:
         parts = split_sentences(chunk) or [chunk]
         out += parts
-        out += [f"{a} {b}" for a, b in itertools.pairwise(parts)]
+        if pairs:
+            out += [f"{a} {b}" for a, b in itertools.pairwise(parts)]
     return out
 
 
@@ -111,19 +128,32 @@ class GroundednessChecker:
         if HEDGE.match(sentence.strip()):
             return SentenceCheck(sentence, True, 1.0, "no claim")
         joined = "\n".join(context)
-        missing = _numbers(sentence) - _numbers(joined) - _numbers(question)
-        if missing:
-            reason = f"numbers not in context: {sorted(missing)}"
-            return SentenceCheck(sentence, False, 0.0, reason)
-        names = _names(sentence) - _names(question)
-        unknown = {n for n in names if n not in joined.lower()}
+        numbers = _numbers(sentence) - _numbers(question)
+        windows = _windows(context)
+        if numbers:
+            # A number backs a claim only where the claim is made: "4 hours" is not supported
+            # by a passage that says "240 hours" and, in the next sentence, "4 weeks". A claim
+            # with one number must find it in one sentence; only claims joining several
+            # numbers may rest on two neighbouring sentences.
+            if len(numbers) == 1:
+                windows = _windows(context, pairs=False)
+            windows = [w for w in windows if numbers <= _numbers(w)]
+            if not windows:
+                missing = sorted(numbers - _numbers(joined))
+                reason = (
+                    f"numbers not in context: {missing}"
+                    if missing
+                    else f"numbers not stated with the claim: {sorted(numbers)}"
+                )
+                return SentenceCheck(sentence, False, 0.0, reason)
+        names = (_names(sentence) | _leading_name(sentence)) - _names(question)
+        unknown = {n for n in names if n not in joined.lower() and n not in question.lower()}
         if unknown:
             return SentenceCheck(sentence, False, 0.0, f"names not in context: {sorted(unknown)}")
         words = _stems(sentence)
         new = words - _stems(question) or words
         if not new:
             return SentenceCheck(sentence, True, 1.0, "no claim")
-        windows = _windows(context)
         scored = sorted(
             ((len(new & _stems(w)) / len(new), w) for w in windows), key=lambda t: -t[0]
         )
@@ -133,7 +163,10 @@ class GroundednessChecker:
         strong = [w for o, w in scored if o >= self.threshold]
         if strong:
             negated = bool(NEGATION.search(sentence))
-            if any(bool(NEGATION.search(w)) == negated for w in strong):
+            # A bare answer ("director", "Cheltenham") states no clause a negation could flip.
+            if len(sentence.split()) < CLAUSE_WORDS or any(
+                bool(NEGATION.search(w)) == negated for w in strong
+            ):
                 return SentenceCheck(sentence, True, round(overlap, 3), "overlap")
             return SentenceCheck(sentence, False, 0.0, "negation differs from context")
         if self.embed is None or overlap < self.paraphrase_floor:

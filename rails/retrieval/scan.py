@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.answering import SENTENCE
+from ingest.sentences import SENTENCE
 from rails.injection.detector import scan
 from rails.pii.detector import DEFAULT_ENTITIES
 from rails.pii.detector import redact as redact_pii

@@ -97,7 +97,9 @@ class RailyardInfo(BaseModel):
     rails: list[dict[str, Any]] = []
     cost_usd: float
     prompt_version: str
-    answer_mode: Literal["generated", "extractive", "no_context", "refused"] = "generated"
+    answer_mode: Literal["selected", "generated", "extractive", "no_context", "refused"] = (
+        "generated"
+    )
 
 
 def completion_id() -> str:

@@ -103,6 +103,7 @@ def run(settings: Settings, args) -> int:
         prompt=f"{prompt.version_id}#{prompt.content_hash}",
         fallback=target[0],
         extractive=args.extractive,
+        answer=args.answer,
         max_tokens=args.max_tokens,
         max_difficulty=settings.routing_max_difficulty,
     )
@@ -137,7 +138,7 @@ async def _replay(settings, corpus, queries, chosen, results, args, console) -> 
             tasks = {p.name: bar.add_task(p.name, total=len(queries)) for p in chosen}
             await replay(
                 built, queries, chosen, results,
-                extractive=args.extractive, max_tokens=args.max_tokens,
+                extractive=args.extractive, answer=args.answer, max_tokens=args.max_tokens,
                 embed=built.knowledge.ingestor.embedder.embed,
                 progress=lambda name: bar.advance(tasks[name]),
             )  # fmt: skip
@@ -152,6 +153,7 @@ def _report(rows, chosen, queries, target, args, resumed) -> dict[str, Any]:
         "fallback": target[0],
         "fallback_is_openai": target[1],
         "extractive": args.extractive,
+        "answer": args.answer,
         "max_tokens": args.max_tokens,
         "resumed_rows": resumed,
         "policies": summaries,

@@ -35,6 +35,7 @@ class Setup:
     prompt: str
     fallback: str
     extractive: str
+    answer: str
     max_tokens: int
     max_difficulty: float
 
@@ -52,8 +53,8 @@ class ResultsFile:
         if stale:
             raise ValueError(
                 f"{self.path} holds results of another setup (query file, corpus, prompt, "
-                "fallback, extractive mode, max tokens or difficulty threshold changed): pass "
-                "--restart to discard them, or --out another folder"
+                "fallback, answer or extractive mode, max tokens or difficulty threshold "
+                "changed): pass --restart to discard them, or --out another folder"
             )
 
     def _lines(self) -> Iterator[str]:
@@ -79,12 +80,13 @@ async def replay(
     results: ResultsFile,
     *,
     extractive: str,
+    answer: str = "generate",
     max_tokens: int,
     embed: Callable[[list[str]], list[list[float]]],
     progress: Callable[[str], None] = lambda policy: None,
 ) -> None:
     done = results.done()
-    retrieval = dataclasses.replace(built.parts["retrieval"], extractive=extractive)
+    retrieval = dataclasses.replace(built.parts["retrieval"], extractive=extractive, answer=answer)
     for policy in policies:
         request_graph = build(built.context(routing=policy, retrieval=retrieval))
         for query in queries:
@@ -119,12 +121,12 @@ async def ask(request_graph, query: dict, max_tokens: int, built: Services) -> d
             "answer_mode": "error", "route": "error", "model_route": None, "cost_usd": 0.0,
             "latency_ms": (time.perf_counter() - start) * 1000, "ttft_ms": None,
             "fallback_reasons": [], "escalated_after": None, "blocked": None, "rail_blocks": [],
-            "difficulty": None, "sources": [], "passages": [],
+            "difficulty": None, "sources": [], "passages": [], "confidence": None,
         }  # fmt: skip
     latency = time.perf_counter() - start
     generation = final["generation"]
-    span = next((s for s in final.get("spans", []) if s["name"] == "generate"), None)
-    attributes = span["attributes"] if span else {}
+    spans = {s["name"]: s["attributes"] for s in final.get("spans", [])}
+    attributes = spans.get("generate", {})
     passages = (final.get("passages") or [])[: built.parts["retrieval"].context_chunks]
     return {
         "id": query["id"],
@@ -139,6 +141,7 @@ async def ask(request_graph, query: dict, max_tokens: int, built: Services) -> d
         "ttft_ms": None if first is None else first * 1000,
         "fallback_reasons": generation.get("fallback_reasons", []),
         "escalated_after": attributes.get("escalated_after"),
+        "confidence": spans.get("select", {}).get("confidence"),
         "blocked": (final.get("blocked") or {}).get("name"),
         "rail_blocks": [v["name"] for v in final.get("rails", []) if v.get("decision") == "block"],
         "difficulty": difficulty(query["question"], passages),

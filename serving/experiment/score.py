@@ -1,6 +1,9 @@
 """Answer quality of one replayed query, and each policy's totals.
 
 - reference match: any of the query's reference facts appears in the answer (case-insensitive);
+  with `reference_all`, one fact of each group (every part of a two-part question);
+- source hit: the expected file is among the response's citations (`railyard.citations`); for
+  two-document questions, both files (two-document hit);
 - groundedness: the output rails' own checker run on the final answer against the chunks that
   were in the prompt (share of answers supported; refusals are not scored);
 - refusal: the answer declines (a rail's refusal, "I don't know", no context).
@@ -24,20 +27,35 @@ def refused(row: dict[str, Any]) -> bool:
 
 
 def score(query: dict, row: dict[str, Any], embed: Callable) -> dict[str, Any]:
+    """The one scorer of answers (`railyard eval` and `railyard experiment fallback`)."""
     answer = row["answer"]
     declined = refused(row)
     grounded = None
     if not declined and row["passages"]:
         checker = GroundednessChecker(embed=embed)
         grounded = checker.check(answer, row["passages"], query["question"]).supported
-    references = query.get("reference") or []
+    cited = row["sources"]
+    expected = query.get("sources") or ([query["source"]] if query.get("source") else [])
+    rank = next((i + 1 for i, s in enumerate(cited) if s in expected), None)
     return {
         "answerable": query.get("answerable", True),
-        "matched": any(r.lower() in answer.lower() for r in references) if references else None,
-        "source_hit": query.get("source") in row["sources"] if query.get("source") else None,
+        "matched": _matched(query, answer),
+        "source_hit": rank is not None if expected else None,
+        "source_rank": rank,
+        "all_sources_hit": all(s in cited for s in expected) if len(expected) > 1 else None,
         "refused": declined,
         "grounded": grounded,
     }
+
+
+def _matched(query: dict, answer: str) -> bool | None:
+    """Any reference fact in the answer; with `reference_all` (a question of several parts),
+    one fact of every group."""
+    text = answer.lower()
+    groups = query.get("reference_all") or ([query["reference"]] if query.get("reference") else [])
+    if not groups:
+        return None
+    return all(any(r.lower() in text for r in group) for group in groups)
 
 
 def _share(flags: list[bool | None]) -> float | None:
@@ -70,6 +88,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "fallback_reasons": dict(reasons),
         "answer_match": _share([r["matched"] for r in answerable]),
         "source_hit": _share([r["source_hit"] for r in answerable]),
+        "source_hit@1": _share([r.get("source_rank") == 1 for r in answerable]),
+        "two_document_hit": _share([r.get("all_sources_hit") for r in answerable]),
+        "answered_by_model": _share(
+            [r.get("model_route") is not None for r in rows if not r["refused"]]
+        ),
         "grounded": _share([r["grounded"] for r in rows]),
         "false_refusals": _share([r["refused"] for r in answerable]),
         "refusal_on_unanswerable": _share([r["refused"] for r in unanswerable]),

@@ -9,8 +9,8 @@ from typing import Any
 
 
 def outcome_of(state: dict[str, Any]) -> str:
-    """blocked (a rail stopped the request or answer) | refused | no_context | extractive |
-    generated."""
+    """blocked (a rail stopped the request or answer) | refused | no_context | selected |
+    extractive | generated."""
     if state.get("route") == "blocked":
         return "blocked"
     return state.get("answer_mode", "generated")

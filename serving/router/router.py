@@ -4,6 +4,7 @@ prices and route attribution are ours, so every answer carries a cost."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict
@@ -17,12 +18,21 @@ offline.apply_defaults()  # litellm reads its cost-map switch at import time
 import litellm  # noqa: E402
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
-from graph.protocols import ChatRequest, Generation, Route, Usage  # noqa: E402
+from graph.protocols import (  # noqa: E402
+    ChatRequest,
+    Generation,
+    Route,
+    ScoreRequest,
+    Scores,
+    Usage,
+)
 from serving.errors import ConfigError, UpstreamError  # noqa: E402
 from serving.router.policy import RoutingPolicy, load_policy  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
 LOCAL, FALLBACK = "local", "fallback"
+SCORE = "local-score"
+"""The local model's /v1/completions, for scoring text by its log-probabilities."""
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
@@ -73,6 +83,7 @@ class RouterChatModel:
             LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
             FALLBACK: self._fallback_price(),
         }
+        self._scoring_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
         if _failures not in litellm.callbacks:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(
@@ -98,6 +109,16 @@ class RouterChatModel:
                     "stream_timeout": p.local.stream_timeout_s,
                 },
                 "model_info": {"id": LOCAL},
+            },
+            {
+                "model_name": SCORE,
+                "litellm_params": {
+                    "model": f"text-completion-openai/{s.local_served_name}",
+                    "api_base": s.local_url,
+                    "api_key": "not-needed",
+                    "timeout": p.local.timeout_s,
+                },
+                "model_info": {"id": SCORE},
             },
             {
                 "model_name": FALLBACK,
@@ -185,6 +206,80 @@ class RouterChatModel:
             fallback_reasons=_failures.pop(request_id),
         )
 
+    async def score(self, request: ScoreRequest) -> Scores:
+        """Mean log-probability of each continuation after its prefix, from the local model
+        (/v1/completions with echo and logprobs, one request per pair, batched by vLLM).
+        Scoring has no fallback: a model other than the one serving would score on another
+        scale. Raises UpstreamError when the local model does not answer."""
+        request_id = request.request_id or uuid.uuid4().hex
+        start = time.perf_counter()
+        try:
+            results = await asyncio.gather(
+                *(self._score_one(prefix, rest, request_id) for prefix, rest in request.pairs)
+            )
+        except Exception as e:
+            _failures.pop(request_id)
+            raise UpstreamError(f"the local model could not score: {_reason(e)}") from e
+        usage = Usage(sum(count for _, count, _ in results), len(results))
+        generation = Generation(
+            text="",
+            finish_reason="stop",
+            route=LOCAL,
+            model=results[0][2] if results else "",
+            usage=usage,
+            cost_usd=self.cost(LOCAL, usage),
+            latency_s=time.perf_counter() - start,
+        )
+        means = [_mean(tokens) for tokens, _, _ in results]
+        return Scores(means, [tokens for tokens, _, _ in results], generation)
+
+    def _score_client(self):
+        """The scoring HTTP client of the running event loop (a client's connections belong
+        to the loop that opened them)."""
+        loop = asyncio.get_running_loop()
+        if self._scoring_client is None or self._scoring_client[0] is not loop:
+            import openai
+
+            client = openai.AsyncOpenAI(
+                base_url=self.settings.local_url,
+                api_key="not-needed",
+                timeout=self.policy.local.timeout_s,
+                max_retries=0,
+            )
+            self._scoring_client = (loop, client)
+        return self._scoring_client[1]
+
+    async def _score_one(
+        self, prefix: str, rest: str, request_id: str
+    ) -> tuple[list[tuple[str, float]], int, str]:
+        response = await self.router.atext_completion(
+            model=SCORE,
+            prompt=prefix + rest,
+            echo=True,
+            logprobs=0,
+            max_tokens=1,
+            temperature=0.0,
+            metadata={"railyard_request_id": request_id},
+            # One client for every scoring call: LiteLLM would open (and leak) an HTTP
+            # session per text completion.
+            client=self._score_client(),
+        )
+        logprobs = response.choices[0].logprobs
+        names, offsets = logprobs.tokens or [], logprobs.text_offset or []
+        # vLLM counts the text of a leading special token (Gemma's "<bos>") in the offsets.
+        shift = offsets[1] if len(names) > 1 and not (prefix + rest).startswith(names[0]) else 0
+        end = len(prefix) + len(rest)
+        # The continuation's tokens: those starting inside it (the echo also returns the one
+        # token generated after the prompt, past its end).
+        tokens = [
+            (token, value)
+            for token, offset, value in zip(
+                names, offsets, logprobs.token_logprobs or [], strict=False
+            )
+            if len(prefix) <= offset - shift < end and value is not None
+        ]
+        return tokens, response.usage.prompt_tokens, response.model or ""
+
     async def local_health(self) -> bool:
         """True when the local vLLM server answers /health."""
         import httpx
@@ -195,6 +290,10 @@ class RouterChatModel:
                 return (await client.get(url)).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def _mean(tokens: list[tuple[str, float]]) -> float:
+    return sum(v for _, v in tokens) / len(tokens) if tokens else float("-inf")
 
 
 def _route_of(response: Any) -> Route:

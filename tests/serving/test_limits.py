@@ -37,7 +37,9 @@ def limited_gateway(run_dir, local_proxy, fallback_server, knowledge_base, keys)
         request_timeout_s="4", rails_enabled="false",
     )  # fmt: skip
     server.data_dir = run_dir / "limited-gateway"
-    server.start().wait("/healthz", 300)
+    # Ready, not just up: the knowledge base is indexed, so the first question reaches the
+    # model and is priced (on /healthz alone it could meet an empty index).
+    server.start().wait("/readyz", 300)
     yield server
     server.stop()
 

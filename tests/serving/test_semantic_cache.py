@@ -20,8 +20,9 @@ def cache_gateway(run_dir, vllm_url, fallback_server, knowledge_base):
     server = serve(
         "cache-gateway", run_dir, fallback_server, knowledge_base,
         local_base_url=vllm_url, cache_enabled="true",
-        # Extractive answers are deterministic and always grounded: what is cached is known.
-        retrieval_extractive="always",
+        # The served default: the model chooses retrieved sentences (greedy log-probabilities,
+        # so deterministic), and what is cached is known.
+        answer_mode="select",
     )  # fmt: skip
     server.start().wait("/readyz", 300)
     yield server
@@ -44,7 +45,7 @@ def ask(client: openai.OpenAI, question: str):
 def test_a_paraphrase_is_answered_from_the_cache_through_the_rails(cache_gateway, cache_client):
     hits_before = metric(cache_gateway, "railyard_cache_lookups_total", result="hit")
     _, first, info = ask(cache_client, QUESTION)
-    assert info["route"] == "local" and info["answer_mode"] == "extractive"
+    assert info["route"] == "local" and info["answer_mode"] == "selected"
     trace_id, second, cached = ask(cache_client, PARAPHRASE)
     assert cached["route"] == "cache"
     assert second.choices[0].message.content == first.choices[0].message.content
@@ -53,7 +54,7 @@ def test_a_paraphrase_is_answered_from_the_cache_through_the_rails(cache_gateway
     output_rails = {v["name"] for v in cached["rails"] if v["stage"] == "output"}
     assert "check secrets on output" in output_rails  # rails still run on cached answers
     spans = [s["name"] for s in trace_of(cache_gateway, trace_id)["spans"]]
-    assert "cached" in spans and "output_rails" in spans and "generate" not in spans
+    assert "cached" in spans and "output_rails" in spans and "select" not in spans
     assert metric(cache_gateway, "railyard_cache_lookups_total", result="hit") == hits_before + 1
 
 
