@@ -22,7 +22,7 @@ from graph.answering import (
     wants_quantity,
     with_neighbour,
 )
-from graph.protocols import Generation, ScoreRequest, ScoringModel, Usage
+from graph.protocols import Generation, ScoreRequest, ScoringModel
 
 PROMPT = "Passage: {text}\nPlease write a question based on this passage.\nQuestion:"
 NO_PASSAGE = PROMPT.format(text="(none)")
@@ -136,7 +136,3 @@ def _unexplained_names(
 
 def _beside(a: Candidate, b: Candidate) -> bool:
     return a.passage == b.passage and abs(a.position - b.position) == 1
-
-
-def no_scoring(model: str = "none") -> Generation:
-    return Generation("", "stop", "local", model, Usage(), 0.0, 0.0)

@@ -88,11 +88,6 @@ class Manifest:
         return self._union("SELECT chunk_ids FROM documents")
 
     @_locked
-    def vocabulary(self) -> set[str]:
-        """Every term any live document mentions."""
-        return self._union("SELECT terms FROM documents WHERE terms IS NOT NULL")
-
-    @_locked
     def mark_pending(self, run_id: str, chunk_ids: list[str]) -> None:
         """Recorded before rows are written, so a killed run's rows can be found and removed."""
         self.db.execute("INSERT INTO pending VALUES (?, ?)", (run_id, json.dumps(chunk_ids)))

@@ -222,7 +222,7 @@ def _scoring(state: State) -> Generation:
     """What select's scoring cost before it handed over (nothing when the local model was not
     reachable)."""
     found = state.get("generation") or {}
-    if not found or not state.get("escalate") or found.get("model") == "none":
+    if found.get("model", "none") == "none":
         return Generation("", "stop", "local", "none", Usage(), 0.0, 0.0)
     return Generation(**(found | {"usage": Usage(**found["usage"])}))
 

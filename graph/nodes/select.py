@@ -79,8 +79,13 @@ def _answer(generation: dict, mode: str, passages: list[dict], cited: list[int],
 def _escalate(reason: str, timer: SpanTimer, scoring: dict | None, **attributes) -> dict:
     """Hand the question to generate, which asks the fallback model; the request pays for the
     scoring too (generate adds it to the fallback's answer)."""
-    update = {"escalate": reason, "spans": [timer.span(**attributes, escalated=reason)]}
-    return update | ({"generation": scoring} if scoring else {})
+    # Nothing scored is nothing paid (and no earlier turn's generation is carried over).
+    generation = scoring or no_generation()
+    return {
+        "escalate": reason,
+        "generation": generation,
+        "spans": [timer.span(**attributes, escalated=reason)],
+    }
 
 
 def after_select(state: State) -> str:
