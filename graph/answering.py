@@ -8,9 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ingest.sentences import sentences
-from ingest.vocabulary import content_words, stem
-from rails.retrieval.scan import REMOVED
+from ingest.text import REMOVED, content_words, sentences, stem
 
 NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 QUANTITY_QUESTION = re.compile(

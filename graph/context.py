@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from graph.prompt import Prompt
-from graph.protocols import AnswerCache, ChatModel, Rails, Retriever, ScoringModel
+from graph.protocols import (
+    AnswerCache,
+    ChatModel,
+    GroundednessJudge,
+    Rails,
+    Retriever,
+    ScoringModel,
+)
 from graph.routing import Routing
 
 
@@ -53,6 +60,9 @@ class Context:
     retrieval: RetrievalSettings = RetrievalSettings()
     rails: Rails | None = None
     """Input, retrieved-content and output guardrails; None runs the graph unguarded."""
+    groundedness: GroundednessJudge | None = None
+    """Without rails: judges whether a generated answer is supported by its context (when not,
+    the retrieved sentences answer instead); None keeps the model's text."""
     cache: AnswerCache | None = None
     """The semantic answer cache; None answers every question afresh."""
     routing: Routing = field(default_factory=Routing)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.vocabulary import content_words
+from ingest.text import content_words
 
 OPEN_ENDED = re.compile(
     r"\b(why|explain|describe|compare|comparison|difference|differ|pros and cons|trade-?offs?|"

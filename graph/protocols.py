@@ -162,7 +162,11 @@ class RailsVerdicts(Protocol):
 class Rails(Protocol):
     """The guardrails around the graph (NeMo Guardrails, rails-only, in production)."""
 
-    policy: dict[str, Any]
+    @property
+    def on_ungrounded(self) -> Literal["refuse", "fallback"]:
+        """What to do with an answer the groundedness rail rejects: refuse, or ask the
+        fallback model (when the routing policy can reach it)."""
+        ...
 
     async def check_input(
         self, text: str, pii_values: dict[str, str] | None = None
@@ -174,4 +178,22 @@ class Rails(Protocol):
 
     def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]: ...
 
-    def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]: ...
+    def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """Replace PII with placeholders (the same value keeps its placeholder)."""
+        ...
+
+    def restore_pii(self, text: str, values: dict[str, str] | None) -> str:
+        """Put the user's values back in place of the placeholders `mask_pii` gave out."""
+        ...
+
+
+class Verdict(Protocol):
+    supported: bool
+
+
+class GroundednessJudge(Protocol):
+    """Whether an answer is supported by the passages it was given (the groundedness rail's
+    checker in production); with rails off, it decides when a generated answer gives way to
+    the retrieved sentences (RetrievalSettings.extractive = fallback)."""
+
+    def check(self, answer: str, passages: list[str], question: str) -> Verdict: ...

@@ -1,15 +1,37 @@
-"""Routing policies: which model route a request asks first, whether a failing route falls
-back, and whether an answer the output rails reject is asked of the fallback model again.
+"""Routing policies, the one place fallback is decided: which model route a request asks first,
+which failures send it to the fallback model, and what the fallback is then asked.
 
-`railyard experiment fallback` replays a query set under each of these to compare cost,
-latency and quality; `railyard serve` runs one (RAILYARD_ROUTING_MODE, default local-first).
+Failures that can send a request to the fallback (`Routing.fallback_on`):
+- `error`: the local route errs, times out, stalls before its first token or refuses the
+  connection. The router carries it out (LiteLLM's fallbacks, with the timeouts and cooldown of
+  RAILYARD_ROUTING_POLICY); the policy only says whether it may (`ChatRequest.fallbacks`).
+- `broken_stream`: the local stream breaks after it started; the fallback continues the text
+  the client already has.
+- `rejected`: the output rails reject a local answer before any of it was sent; the fallback
+  answers the same prompt, checked the same way. An unsupported answer is also escalated when
+  the rails policy says so (`groundedness.on_fail: fallback`), under any policy that can reach
+  the fallback.
+- `unsure`: the local model's chosen answer is below RAILYARD_ANSWER_MIN_CONFIDENCE, or the
+  local model could not score; the fallback writes the answer instead of "I don't know". On
+  when a fallback is configured (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL).
+
+`railyard experiment fallback` replays a query set under each policy to compare cost, latency
+and quality; `railyard serve` runs one (RAILYARD_ROUTING_MODE, default local-first).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from graph.difficulty import difficulty
+from graph.protocols import ChatRequest, Generation, Usage
+
+Failure = Literal["error", "broken_stream", "rejected", "unsure"]
+ON_ERRORS: frozenset[Failure] = frozenset({"error", "broken_stream"})
+CONTINUE = "Continue your previous answer exactly where it stopped, without repeating any of it."
 
 
 @dataclass(frozen=True)
@@ -17,33 +39,89 @@ class Routing:
     name: str = "local-first"
     first: Literal["local", "fallback"] = "local"
     """The route asked first."""
-    fallback_on_error: bool = True
-    """A local error, timeout or refused connection is answered by the fallback (LiteLLM's
-    fallbacks); off, the request fails instead (local-only)."""
-    escalate_on_rail_fail: bool = False
-    """A local answer the output rails reject (unsupported by the context, a leak) before any
-    of it was sent is asked of the fallback model instead (quality-gated escalation)."""
-    escalate_unsure: bool = False
-    """A question the local model's chosen answer is unsure of (select answers below
-    RAILYARD_ANSWER_MIN_CONFIDENCE), or that the local model could not score, is asked of the
-    fallback model instead of declined. On by default when a fallback is configured
-    (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL) and the policy may reach it."""
+    fallback_on: frozenset[Failure] = field(default=ON_ERRORS)
+    """The local failures the fallback model answers (see the module docstring); empty, a
+    local failure fails the request (local-only)."""
     max_difficulty: float | None = None
     """Questions whose difficulty (graph/difficulty.py) is above this go to the fallback
     first; None never routes by difficulty."""
 
+    @property
+    def reaches_fallback(self) -> bool:
+        """Whether anything under this policy may be answered by the fallback model."""
+        return self.first == "fallback" or "error" in self.fallback_on
+
+    def falls_back_on(self, failure: Failure) -> bool:
+        return self.reaches_fallback and failure in self.fallback_on
+
+    def first_route(
+        self, question: str, passages: list[dict], escalated: bool = False
+    ) -> tuple[Literal["local", "fallback"], float | None]:
+        """The route a chat request asks first, and the question's difficulty when this
+        policy routes by it. An escalated request goes to the fallback."""
+        if escalated:
+            return "fallback", None
+        if self.max_difficulty is None:
+            return self.first, None
+        score = difficulty(question, passages)
+        return ("fallback" if score > self.max_difficulty else self.first), score
+
+    def takes_over(self, request: ChatRequest) -> bool:
+        """Whether the fallback continues a local stream that broke."""
+        return self.falls_back_on("broken_stream") and request.route != "fallback"
+
+    def escalates_rejected(
+        self, generation: Generation, *, ungrounded: bool, on_ungrounded: str
+    ) -> bool:
+        """Whether a local answer the output rails stopped before any of it was sent is asked
+        of the fallback model: when this policy escalates rejections, or when the answer was
+        unsupported and the rails policy's `on_ungrounded` is `fallback`."""
+        if generation.route != "local" or "error" not in self.fallback_on:
+            return False
+        return "rejected" in self.fallback_on or (ungrounded and on_ungrounded == "fallback")
+
     def escalating(self) -> Routing:
-        """This policy plus escalation on a rail failure (when it can reach the fallback)."""
-        if not self.fallback_on_error or self.first == "fallback" or self.escalate_on_rail_fail:
+        """This policy plus escalation of rejected answers (when it can reach the fallback)."""
+        if "error" not in self.fallback_on or self.first == "fallback":
             return self
-        return dataclasses.replace(self, name=f"{self.name}+escalate", escalate_on_rail_fail=True)
+        if "rejected" in self.fallback_on:
+            return self
+        return dataclasses.replace(
+            self, name=f"{self.name}+escalate", fallback_on=self.fallback_on | {"rejected"}
+        )
+
+
+def take_over(request: ChatRequest, prefix: str) -> ChatRequest:
+    """The request for the fallback taking over a broken local stream that already sent
+    `prefix`: it is asked to continue the text, not to start again."""
+    messages = request.messages
+    if prefix:
+        messages = [*messages, {"role": "assistant", "content": prefix},
+                    {"role": "user", "content": CONTINUE}]  # fmt: skip
+    return dataclasses.replace(request, messages=messages, route="fallback", cancel=asyncio.Event())
+
+
+def escalated(first: Generation, second: Generation, reason: str) -> Generation:
+    """The fallback's answer, carrying what the local attempt before it cost and took."""
+    usage = Usage(
+        first.usage.prompt_tokens + second.usage.prompt_tokens,
+        first.usage.completion_tokens + second.usage.completion_tokens,
+    )
+    return dataclasses.replace(
+        second,
+        usage=usage,
+        cost_usd=first.cost_usd + second.cost_usd,
+        latency_s=first.latency_s + second.latency_s,
+        ttft_s=None if second.ttft_s is None else first.latency_s + second.ttft_s,
+        fallback_reasons=[*first.fallback_reasons, reason, *second.fallback_reasons],
+    )
 
 
 POLICIES: dict[str, Routing] = {
-    "local-only": Routing("local-only", fallback_on_error=False),
+    "local-only": Routing("local-only", fallback_on=frozenset()),
     "local-first": Routing("local-first"),
     "api-only": Routing("api-only", first="fallback"),
-    "quality-gated": Routing("quality-gated", escalate_on_rail_fail=True),
+    "quality-gated": Routing("quality-gated", fallback_on=ON_ERRORS | {"rejected"}),
     "difficulty": Routing("difficulty", max_difficulty=0.4),
 }
 
@@ -61,6 +139,6 @@ def policy(
         ) from None
     if max_difficulty is not None and chosen.max_difficulty is not None:
         chosen = dataclasses.replace(chosen, max_difficulty=max_difficulty)
-    if fallback_configured and chosen.fallback_on_error:
-        chosen = dataclasses.replace(chosen, escalate_unsure=True)
+    if fallback_configured and "error" in chosen.fallback_on:
+        chosen = dataclasses.replace(chosen, fallback_on=chosen.fallback_on | {"unsure"})
     return chosen

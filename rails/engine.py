@@ -152,6 +152,16 @@ class RailsEngine:
             self._scanned.popitem(last=False)
         return result
 
+    @property
+    def on_ungrounded(self) -> str:
+        """What the policy does with an answer the groundedness rail finds unsupported:
+        `refuse`, or `fallback` (ask the fallback model; config.yml `groundedness.on_fail`)."""
+        return self.policy.get("groundedness", {}).get("on_fail", "refuse")
+
+    def restore_pii(self, text: str, values: dict[str, str] | None) -> str:
+        """Put the user's own values back where the input rail left placeholders."""
+        return Masker(values).restore(text) if values else text
+
     def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Mask with the policy's entities and the placeholders already given out."""
         masker = Masker(values)

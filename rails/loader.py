@@ -1,6 +1,6 @@
 """Load the policy folder into a NeMo `RailsConfig` and validate it: config.yml, every `*.co`
 flow file, every `prompts.yml`, and the rail actions (`*/actions.py`, loaded fresh each time so
-an edited action takes effect on reload). `tests/` holds policy test cases, not config."""
+an edited action takes effect on reload). `cases/` holds policy test cases, not config."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 
 from rails.errors import RailsConfigError
 
-SKIP_DIRS = {"tests", "__pycache__"}
+SKIP_DIRS = {"cases", "__pycache__"}
 _EXECUTE = re.compile(r"^\s*(?:\$\w+\s*=\s*)?execute\s+(\w+)", re.M)
 _FLOW = re.compile(r"^define (?:sub)?flow ([^\n]+?)\s*$", re.M)
 

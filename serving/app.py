@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,22 +13,17 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
-from graph.context import Context
-from graph.prompt import Prompt
-from rails import RailsEngine
 from serving.access import KeyStore, RateLimiter
 from serving.admin.api_router import router as admin_router
-from serving.cache import SemanticCache
 from serving.chat.api_router import router as chat_router
-from serving.chat.serving import ChatService
+from serving.chat.service import ChatService
 from serving.errors import APIError, error_body
-from serving.knowledge import KnowledgeBase, retrieval_settings, routing_policy
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit
 from serving.observability import Metrics, Observer, TraceStore
 from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
-from serving.router.router import RouterChatModel
+from serving.parts import Parts, seed
 from serving.settings import Settings
 from serving.system.api_router import router as system_router
 
@@ -38,8 +32,6 @@ log = logging.getLogger("railyard")
 
 def create_app(settings: Settings) -> FastAPI:
     # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
-    chat_model = RouterChatModel(settings)
-    prompt = Prompt.load(settings.prompt_file)
     metrics = Metrics()
     alerts = Alerter(
         settings.alert_webhook_url,
@@ -48,42 +40,22 @@ def create_app(settings: Settings) -> FastAPI:
         error_rate=settings.alert_error_rate,
         fallback_rate=settings.alert_fallback_rate,
     )
-    knowledge = KnowledgeBase(settings, metrics=metrics, alerts=alerts)
-    retrieval = retrieval_settings(settings)
-    rails = (
-        RailsEngine(settings.rails_dir, embed=knowledge.ingestor.embedder.embed)
-        if settings.rails_enabled
-        else None
-    )
+    parts = Parts.build(settings, metrics=metrics, alerts=alerts)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         traces = TraceStore(settings.data_dir / "traces.sqlite", settings.trace_retention_days)
         app.state.traces = traces
-        supervisor = None
-        if settings.managed_local:
-            supervisor = LocalModelSupervisor(settings)
+        supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
+        if supervisor is not None:
             supervisor.start()
-        app.state.supervisor = supervisor
-        await knowledge.warm_up()
-        if rails is not None:
-            await rails.warm_up()
-        seeding = asyncio.create_task(knowledge.seed()) if knowledge.needs_seed() else None
+        await parts.warm_up()
+        seeding = await seed(parts)
         checkpoints = str(settings.data_dir / "checkpoints.sqlite")
         async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
-            context = Context(
-                chat_model=chat_model,
-                prompt=prompt,
-                retriever=knowledge.retriever,
-                retrieval=retrieval,
-                rails=rails,
-                cache=answer_cache(settings, knowledge),
-                routing=routing_policy(settings),
-                scorer=chat_model,
-            )
             observer = Observer(traces, metrics, alerts)
-            app.state.chat = ChatService(graph.build(context, saver), settings, observer)
+            app.state.chat = ChatService(graph.build(parts.context(), saver), settings, observer)
             try:
                 yield
             finally:
@@ -91,14 +63,14 @@ def create_app(settings: Settings) -> FastAPI:
                     seeding.cancel()
                 if supervisor is not None:
                     await supervisor.stop()
-                knowledge.close()
+                parts.close()
                 traces.close()
 
     app = FastAPI(title="railyard", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.chat_model = chat_model
-    app.state.knowledge = knowledge
-    app.state.rails = rails
+    app.state.chat_model = parts.chat_model
+    app.state.knowledge = parts.knowledge
+    app.state.rails = parts.rails
     app.state.metrics = metrics
     app.state.keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
     app.state.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
@@ -111,17 +83,6 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
-
-
-def answer_cache(settings: Settings, knowledge: KnowledgeBase) -> SemanticCache | None:
-    if not settings.cache_enabled:
-        return None
-    return SemanticCache(
-        knowledge.ingestor.embedder,
-        threshold=settings.cache_similarity,
-        max_entries=settings.cache_max_entries,
-        ttl_s=settings.cache_ttl_s,
-    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -7,45 +7,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from graph import routing
-from graph.context import RetrievalSettings
-from graph.routing import Routing
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
-from serving.local_model.command import prompt_style
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
 
 log = logging.getLogger("railyard.ingest")
-
-
-def retrieval_settings(settings: Settings) -> RetrievalSettings:
-    """Retrieval and answer knobs for the graph. Answer mode 'auto' is 'select' for a
-    completion-style (base) model and 'generate' for a chat model."""
-    answer = settings.answer_mode
-    if answer == "auto":
-        answer = "select" if prompt_style(settings) == "completion" else "generate"
-    return RetrievalSettings(
-        k=settings.retrieval_k,
-        min_score=settings.retrieval_min_score,
-        context_chunks=settings.retrieval_context_chunks,
-        timeout_s=settings.retrieval_timeout_s,
-        extractive=settings.retrieval_extractive,
-        answer=answer,
-        candidates=settings.answer_candidates,
-        min_confidence=settings.answer_min_confidence,
-    )
-
-
-def routing_policy(settings: Settings) -> Routing:
-    """The configured routing mode; unsure answers escalate when a fallback is configured."""
-    return routing.policy(
-        settings.routing_mode,
-        settings.routing_max_difficulty,
-        fallback_configured=settings.fallback_configured,
-    )
 
 
 def ingest_config(settings: Settings) -> IngestConfig:

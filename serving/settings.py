@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,7 +18,7 @@ from pydantic_settings import (
 )
 
 PACKAGE_DIR = Path(__file__).parent
-DEFAULT_POLICY = PACKAGE_DIR / "router" / "policy.yaml"
+DEFAULT_POLICY = PACKAGE_DIR / "llm" / "policy.yaml"
 DEFAULT_PROMPT = Path(__file__).parents[1] / "graph" / "prompts" / "answer.yaml"
 PACKAGED_RAILS = Path(__file__).parents[1] / "rails"
 
@@ -90,16 +90,14 @@ class Settings(BaseSettings):
         description="Key for the fallback (OPENAI_API_KEY).",
     )
     routing_policy: Path = Field(
-        DEFAULT_POLICY, description="YAML file with the routing policy and prices."
+        DEFAULT_POLICY, description="YAML file with the router's timeouts, cooldown and prices."
     )
-    routing_mode: Literal[
-        "local-first", "local-only", "api-only", "quality-gated", "difficulty"
-    ] = Field(
+    routing_mode: str = Field(
         "local-first",
-        description="Which model answers: local-first (fallback on local errors), local-only, "
-        "api-only, quality-gated (also escalate answers the output rails reject) or difficulty "
-        "(hard questions to the fallback first). Compare them with `railyard experiment "
-        "fallback`.",
+        description="The routing policy (graph/routing.py): local-first (fallback on local "
+        "errors), local-only, api-only, quality-gated (also escalate answers the output rails "
+        "reject) or difficulty (hard questions to the fallback first). Compare them with "
+        "`railyard experiment fallback`.",
     )
     routing_max_difficulty: float = Field(
         0.4,
@@ -224,6 +222,15 @@ class Settings(BaseSettings):
     trace_retention_days: float = Field(
         30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
     )
+
+    @field_validator("routing_mode")
+    @classmethod
+    def _known_routing_mode(cls, mode: str) -> str:
+        from graph.routing import POLICIES  # the policies are defined once, in graph/routing.py
+
+        if mode not in POLICIES:
+            raise ValueError(f"unknown routing mode {mode!r}; choose from {', '.join(POLICIES)}")
+        return mode
 
     @classmethod
     def settings_customise_sources(

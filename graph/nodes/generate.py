@@ -1,5 +1,6 @@
 """generate: ask the chat model (through the router) and stream its text as it arrives; with
-output rails, each sentence is checked before it is sent (see holdback.py)."""
+output rails, each sentence is checked before it is sent (see holdback.py). When the local
+model fails, the routing policy (graph/routing.py) decides whether the fallback answers."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import logging
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.difficulty import difficulty
 from graph.holdback import HoldBack
 from graph.nodes.retrieve import last_user_message
 from graph.protocols import ChatRequest, Generation, Usage, no_generation
+from graph.routing import escalated as after
+from graph.routing import take_over
 from graph.state import State
 from graph.tracing import SpanTimer
-from rails.pii.detector import Masker
 
 log = logging.getLogger("railyard.generate")
 
@@ -40,13 +41,13 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     except Exception as e:
         # The local stream broke (vLLM died mid-answer): the fallback answers instead, or, when
         # text already reached the client, continues it. A broken fallback's error stands.
-        if not _can_fall_back(context, request):
+        if not context.routing.takes_over(request):
             raise
         prefix = writer.text if writer else (guard.sent if guard else "")
         log.warning(
             "local stream failed after %d chars (%s); the fallback takes over", len(prefix), e
         )
-        request = _taken_over(request, prefix)
+        request = take_over(request, prefix)
         checked = guard.verdicts if guard else []
         guard = _guard(state, context, runtime.stream_writer) if context.rails else None
         writer = _Writer(runtime.stream_writer, joined_to=prefix) if live else None
@@ -63,14 +64,14 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         # select handed over: the fallback answered instead of the local model's choice, and
         # the request pays for the local scoring too.
         escalated = state["escalate"]
-        generation = _after(_scoring(state), generation, escalated, reason=escalated)
-    elif guard and _escalates(context, generation, guard):
+        generation = after(_scoring(state), generation, escalated)
+    elif guard and _rejected(context, generation, guard):
         # Escalate: the fallback model answers the same prompt, checked the same way, and
         # the request pays for both answers.
         escalated, first, verdicts = guard.blocked.get("name"), generation, guard.verdicts
         request = dataclasses.replace(request, route="fallback", cancel=asyncio.Event())
         guard = _guard(state, context, runtime.stream_writer)
-        generation = _after(first, await _run(context, request, guard, None), escalated)
+        generation = after(first, await _run(context, request, guard, None), f"rail:{escalated}")
         guard.verdicts = verdicts + guard.verdicts
     span = timer.span(
         model=generation.model,
@@ -110,12 +111,9 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
     params = state["params"]
     chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
     routing = context.routing
-    route, score = routing.first, None
-    if state.get("escalate"):
-        route = "fallback"
-    elif routing.max_difficulty is not None:
-        score = difficulty(last_user_message(state), chunks)
-        route = "fallback" if score > routing.max_difficulty else route
+    route, score = routing.first_route(
+        last_user_message(state), chunks, escalated=bool(state.get("escalate"))
+    )
     request = ChatRequest(
         messages=context.prompt.render(state["messages"], chunks),
         max_tokens=params["max_tokens"],
@@ -125,7 +123,7 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
         user=params.get("user"),
         request_id=state["trace_id"],
         route=route,
-        fallbacks=routing.fallback_on_error,
+        fallbacks=routing.falls_back_on("error"),
         cancel=asyncio.Event(),
     )
     return request, score
@@ -143,7 +141,10 @@ def _guard(state: State, context: Context, write) -> HoldBack:
             text, question=question, passages=passages, system_prompt=context.prompt.system
         )
 
-    return HoldBack(check, lambda text: write({"delta": text}), Masker(values).restore)
+    def restore(text: str) -> str:
+        return context.rails.restore_pii(text, values)
+
+    return HoldBack(check, lambda text: write({"delta": text}), restore)
 
 
 async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, write) -> Generation:
@@ -164,22 +165,6 @@ async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, w
         await guard.close()
     assert generation is not None, "a ChatModel stream must end with a Generation"
     return generation
-
-
-def _can_fall_back(context: Context, request: ChatRequest) -> bool:
-    return context.routing.fallback_on_error and request.route != "fallback"
-
-
-CONTINUE = "Continue your previous answer exactly where it stopped, without repeating any of it."
-
-
-def _taken_over(request: ChatRequest, prefix: str) -> ChatRequest:
-    """The request for the fallback taking over a broken local stream."""
-    messages = request.messages
-    if prefix:
-        messages = [*messages, {"role": "assistant", "content": prefix},
-                    {"role": "user", "content": CONTINUE}]  # fmt: skip
-    return dataclasses.replace(request, messages=messages, route="fallback", cancel=asyncio.Event())
 
 
 def _join(prefix: str, text: str) -> str:
@@ -205,17 +190,14 @@ class _Writer:
         self.write({"delta": delta})
 
 
-def _escalates(context: Context, generation: Generation, guard: HoldBack) -> bool:
-    """Whether a local answer the output rails stopped before any of it was sent goes to the
-    fallback: when the routing policy escalates, or (an unsupported answer) when the
-    groundedness rail's on_fail says so; never under a local-only policy."""
-    routing = context.routing
-    if generation.route != "local" or not guard.blocked or guard.sent:
+def _rejected(context: Context, generation: Generation, guard: HoldBack) -> bool:
+    """Whether the routing policy sends a local answer the output rails stopped before any of it
+    was sent to the fallback."""
+    if not guard.blocked or guard.sent:
         return False
-    if not routing.fallback_on_error:
-        return False
-    on_fail = context.rails.policy.get("groundedness", {}).get("on_fail", "refuse")
-    return routing.escalate_on_rail_fail or (guard.ungrounded and on_fail == "fallback")
+    return context.routing.escalates_rejected(
+        generation, ungrounded=guard.ungrounded, on_ungrounded=context.rails.on_ungrounded
+    )
 
 
 def _scoring(state: State) -> Generation:
@@ -225,28 +207,6 @@ def _scoring(state: State) -> Generation:
     if found.get("model", "none") == "none":
         return Generation("", "stop", "local", "none", Usage(), 0.0, 0.0)
     return Generation(**(found | {"usage": Usage(**found["usage"])}))
-
-
-def _after(
-    first: Generation, second: Generation, rail: str | None, reason: str | None = None
-) -> Generation:
-    """The escalated answer, carrying what the rejected local answer cost and took."""
-    usage = Usage(
-        first.usage.prompt_tokens + second.usage.prompt_tokens,
-        first.usage.completion_tokens + second.usage.completion_tokens,
-    )
-    return dataclasses.replace(
-        second,
-        usage=usage,
-        cost_usd=first.cost_usd + second.cost_usd,
-        latency_s=first.latency_s + second.latency_s,
-        ttft_s=None if second.ttft_s is None else first.latency_s + second.ttft_s,
-        fallback_reasons=[
-            *first.fallback_reasons,
-            reason or f"rail:{rail}",
-            *second.fallback_reasons,
-        ],
-    )
 
 
 def _skipped(timer: SpanTimer, prompt_version: str) -> dict:

@@ -10,7 +10,6 @@ from graph.holdback import SOFT_ACTIONS
 from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
-from rails.pii.detector import Masker
 
 
 async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
@@ -36,7 +35,8 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
                 update["route"] = "blocked"
         else:
             update["answer"] = result.text
-    update["answer"] = Masker(state.get("pii_values")).restore(update.get("answer", answer))
+    final = update.get("answer", answer)
+    update["answer"] = context.rails.restore_pii(final, state.get("pii_values"))
     blocked = update.get("blocked") or state.get("blocked") or {}
     hard_block = blocked.get("stage") == "output" and blocked.get("action") not in SOFT_ACTIONS
     # A hard block is not sent as text: a stream ends with an error event instead.

@@ -13,7 +13,6 @@ from graph.holdback import SOFT_ACTIONS
 from graph.nodes.retrieve import last_user_message
 from graph.state import State
 from graph.tracing import SpanTimer
-from rails.groundedness.checker import GroundednessChecker
 
 
 async def respond(state: State, runtime: Runtime[Context]) -> dict:
@@ -69,7 +68,7 @@ def _replace(state: State, context: Context, answer: str, used: list[dict], ungr
     """Whether a generated answer gives way to the retrieved sentences: never under
     extractive=never; always under extractive=always; under extractive=fallback when the
     output rails found it unsupported before any of it was sent, or, without rails, when the
-    groundedness checker finds it unsupported."""
+    context's groundedness judge finds it unsupported."""
     policy = context.retrieval.extractive
     if policy == "never" or state.get("streamed"):
         return False
@@ -77,7 +76,7 @@ def _replace(state: State, context: Context, answer: str, used: list[dict], ungr
         return True
     if ungrounded:
         return True
-    if state.get("output_checked"):
+    if state.get("output_checked") or context.groundedness is None:
         return False
     question = last_user_message(state)
-    return not GroundednessChecker().check(answer, [p["text"] for p in used], question).supported
+    return not context.groundedness.check(answer, [p["text"] for p in used], question).supported

@@ -38,7 +38,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
                               limit=settings.candidates, request_id=state["trace_id"])  # fmt: skip
     except Exception as e:  # the local model is down or not configured
         log.warning("scoring failed (%s); answering without the model", e)
-        if context.routing.escalate_unsure:
+        if context.routing.falls_back_on("unsure"):
             return done | _escalate("local_unavailable", timer, None)
         found = extractive_answer(question, passages)
         text, cited = found or ("", [])
@@ -54,7 +54,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         unexplained=choice.unexplained,
     )  # fmt: skip
     if choice.confidence < settings.min_confidence or choice.unexplained:
-        if context.routing.escalate_unsure:
+        if context.routing.falls_back_on("unsure"):
             return done | _escalate("low_confidence", timer, generation, **span)
         generation["text"] = context.prompt.no_context_answer
         return done | {

@@ -11,7 +11,7 @@ from ingest.context import IngestContext
 from ingest.documents import EmbeddedChunk, expect
 from ingest.manifest import DocRecord
 from ingest.state import IngestState
-from ingest.vocabulary import terms
+from ingest.text import terms
 
 
 def index(state: IngestState, runtime: Runtime[IngestContext]) -> dict:

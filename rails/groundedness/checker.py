@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.sentences import sentences as split_sentences
-from ingest.vocabulary import STOPWORDS, content_words, stem
+from ingest.text import STOPWORDS, content_words, stem
+from ingest.text import sentences as split_sentences
 
 Embed = Callable[[list[str]], list[list[float]]]
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.sentences import SENTENCE
+from ingest.text import REMOVED, SENTENCE
 from rails.injection.detector import scan
 from rails.pii.detector import DEFAULT_ENTITIES
 from rails.pii.detector import redact as redact_pii
 from rails.secrets.detector import redact as redact_secrets
-
-REMOVED = "[removed: text addressed to the assistant]"
 
 
 def neutralise(text: str, threshold: float = 0.6, entities=DEFAULT_ENTITIES) -> tuple[str, dict]:

@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse
 from serving.access import Caller
 from serving.access.limits import Ticket, estimate_tokens
 from serving.chat.protocol import ChatCompletionRequest, ChatCompletionResponse
-from serving.chat.serving import ChatService, new_trace_id
+from serving.chat.service import ChatService, new_trace_id
 from serving.errors import APIError, RequestTimeout
 
 router = APIRouter()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from serving.local_model.command import VLLMCommand, build_command
 from serving.local_model.convert import converted_dir, is_converted
+from serving.local_model.launch import VLLMCommand, build_command
 from serving.settings import Settings
 
 log = logging.getLogger("railyard.vllm")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from serving.chat.protocol import ModelCard, ModelList
-from serving.chat.serving import MODEL_NAME
+from serving.chat.service import MODEL_NAME
 
 router = APIRouter()
 STARTED = int(time.time())

@@ -10,7 +10,7 @@ import graph
 from graph.context import Context
 from graph.prompt import Prompt
 from graph.state import InputState
-from serving.router.router import RouterChatModel
+from serving.llm.client import RouterChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
 
 

@@ -11,13 +11,13 @@ import pytest
 import graph
 from graph.context import Context, RetrievalSettings
 from graph.prompt import Prompt
-from graph.routing import Routing
+from graph.routing import policy
 from graph.state import InputState
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from rails.groundedness.checker import GroundednessChecker
-from serving.router.router import RouterChatModel
+from serving.llm.client import RouterChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
 from tests.support.knowledge import write_corpus
 
@@ -40,6 +40,7 @@ def context(vllm_url, fallback_server, tmp_path_factory, embedder):
         prompt=Prompt.load(DEFAULT_PROMPT),
         retriever=HybridRetriever(ingestor.store, ingestor.manifest, embedder),
         retrieval=RetrievalSettings(),
+        groundedness=GroundednessChecker(),
     )
     ingestor.close()
 
@@ -92,7 +93,7 @@ async def test_a_question_the_passages_do_not_explain_is_declined(context):
 async def test_unsure_answers_go_to_the_fallback_when_one_is_configured(context):
     unsure = replace(
         with_answer(context, min_confidence=50.0),
-        routing=Routing("local-first", escalate_unsure=True),
+        routing=policy("local-first", fallback_configured=True),
     )
     state = await graph.build(unsure).run(ask("How many hours of sick leave do employees earn?"))
     assert [s["name"] for s in state["spans"]] == ["retrieve", "select", "generate", "respond"]

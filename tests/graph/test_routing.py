@@ -9,9 +9,10 @@ from graph.routing import POLICIES, policy
 
 
 def test_named_policies():
-    assert policy("local-only").fallback_on_error is False
+    assert not policy("local-only").reaches_fallback
     assert policy("api-only").first == "fallback"
-    assert policy("quality-gated").escalate_on_rail_fail is True
+    assert policy("quality-gated").falls_back_on("rejected")
+    assert not policy("local-first").falls_back_on("rejected")
     assert policy("difficulty", max_difficulty=0.7).max_difficulty == 0.7
     # The threshold only applies to the policy that routes by difficulty.
     assert policy("local-first", max_difficulty=0.7).max_difficulty is None
@@ -19,9 +20,15 @@ def test_named_policies():
         policy("cheapest")
 
 
+def test_unsure_answers_escalate_only_with_a_fallback_configured():
+    assert not policy("local-first").falls_back_on("unsure")
+    assert policy("local-first", fallback_configured=True).falls_back_on("unsure")
+    assert not policy("local-only", fallback_configured=True).falls_back_on("unsure")
+
+
 def test_escalating_variant_only_where_the_fallback_is_reachable():
     assert POLICIES["local-first"].escalating().name == "local-first+escalate"
-    assert POLICIES["local-first"].escalating().escalate_on_rail_fail is True
+    assert POLICIES["local-first"].escalating().falls_back_on("rejected")
     assert POLICIES["local-only"].escalating() == POLICIES["local-only"]
     assert POLICIES["api-only"].escalating() == POLICIES["api-only"]
     assert POLICIES["quality-gated"].escalating() == POLICIES["quality-gated"]

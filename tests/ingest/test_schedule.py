@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from serving.ingest_commands import next_run
+from ingest.triggers import next_run
 
 
 def test_next_run_is_computed_in_the_time_zone():

@@ -9,12 +9,12 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from graph.prompt import Prompt
-from serving.router.policy import load_policy
+from serving.llm.config import load_router_config
 from serving.settings import DEFAULT_POLICY, DEFAULT_PROMPT
 from tests.conftest import KB_QUESTION as QUESTION
 from tests.support.streams import stream_chat
 
-LOCAL_IN, LOCAL_OUT = load_policy(DEFAULT_POLICY).local.price.per_token()
+LOCAL_IN, LOCAL_OUT = load_router_config(DEFAULT_POLICY).local.price.per_token()
 
 
 def local_cost(usage) -> float:

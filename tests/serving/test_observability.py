@@ -10,10 +10,10 @@ import httpx
 import openai
 import pytest
 
-from serving.router.policy import RoutingPolicy
+from serving.llm.config import RouterConfig
 from tests.conftest import FAULT_POLICY, KB_QUESTION, set_fault
 
-LOCAL_IN, LOCAL_OUT = RoutingPolicy.model_validate(FAULT_POLICY).local.price.per_token()
+LOCAL_IN, LOCAL_OUT = RouterConfig.model_validate(FAULT_POLICY).local.price.per_token()
 GPT_4O_MINI_IN, GPT_4O_MINI_OUT = 0.15e-6, 0.60e-6
 
 

@@ -91,7 +91,7 @@ class Server:
 
 def fault_server(name: str, log_dir: Path, upstream: str | None = None) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "serving.standin", "--port", str(port)]
+    argv = [sys.executable, "-m", "lab.standin", "--port", str(port)]
     if upstream:
         argv += ["--upstream", upstream]
     return Server(name, argv, clean_env(), port, log_dir / f"{name}.log")

@@ -1,0 +1,164 @@
+"""`railyard eval ...`: evaluations, printed with rich (and as JSON last with --json)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+
+def register(commands) -> None:
+    evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
+    evaluate.set_defaults(handler=run_eval)
+    evaluate.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "retrieval", "rails", "groundedness", "garak"],
+        help="all (default): the QA file answered as `railyard serve` answers (its settings, "
+        "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
+        "retrieval: the search alone (dense, BM25, hybrid); groundedness: the groundedness "
+        "rail on HaluEval (--halueval) or on sentences of the corpus",
+    )
+    evaluate.add_argument(
+        "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
+    )
+    evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
+    evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
+    evaluate.add_argument(
+        "--corpus",
+        help="folder of the documents the QA file asks about (required but for garak "
+        "and --halueval)",
+    )
+    evaluate.add_argument(
+        "--halueval", help="groundedness: HaluEval QA file (qa_one-turn_data.json)"
+    )
+    evaluate.add_argument(
+        "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
+
+
+def run_eval(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    if args.what == "garak":
+        return _garak(args)
+    if args.what == "groundedness" and args.halueval:
+        from lab.eval.rails import halueval
+
+        first, last = (int(n) for n in args.items.split("-"))
+        report = halueval(settings, Path(args.halueval), first, last)
+    else:
+        if not args.corpus or not Path(args.corpus).exists():
+            print(
+                f"railyard eval {args.what}: give --corpus, the folder of documents the QA file "
+                f"asks about ({args.corpus or 'none given'} does not exist)",
+                file=sys.stderr,
+            )
+            return 2
+        report = _corpus_report(settings, args, Path(args.corpus))
+        if report is None:
+            return 0
+    Console(stderr=args.json).print(Pretty(report))
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _corpus_report(settings, args, corpus):
+    """The report of an evaluation over a corpus (None when `all` printed its own)."""
+    from pathlib import Path
+
+    from lab.jsonl import read_jsonl
+
+    qa = read_jsonl(args.qa)
+    if args.what == "all":
+        _all(settings, args, qa, corpus)
+        return None
+    if args.what == "retrieval":
+        from lab.eval.retrieval import retrieval
+
+        return retrieval(settings, qa, corpus)
+    from lab.eval import rails
+
+    if args.what == "groundedness":
+        return rails.groundedness(settings, corpus)
+    from lab.eval.leaks import endpoint
+
+    attacks, benign = Path(args.attacks), Path(args.qa)
+    return {
+        "input_rails": rails.rails(settings, attacks, benign),
+        "endpoint": endpoint(settings, attacks, benign, corpus),
+    }
+
+
+def _all(settings, args, qa, corpus) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from lab.eval.answers import evaluate
+
+    report = asyncio.run(evaluate(settings, qa, corpus))
+    table = Table(
+        title=f"railyard eval: {report['questions']} questions ({report['answerable']} "
+        f"answerable, {report['two_document']} two-document) on {corpus}, answers "
+        f"{report['answer_mode']}, routing {report['routing']}, rails on"
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    answers = report["answers"]
+    for name in ("source_hit@1", "source_hit", "two_document_hit", "answer_match", "grounded",
+                 "false_refusals", "refusal_on_unanswerable", "answered_by_model"):  # fmt: skip
+        value = answers[name]
+        table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.1%}")
+    for name in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms"):
+        value = answers[name]
+        table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.0f}")
+    table.add_row("cost (USD, all questions)", f"{answers['cost_usd']:.6f}")
+    console = Console(stderr=args.json)
+    console.print(table)
+    console.print(
+        f"routes {answers['routes']} · fallback reasons {answers['fallback_reasons']} · "
+        f"rail blocks {answers['rail_blocks']}"
+    )
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _garak(args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from lab.eval.garak import score
+
+    if not args.report:
+        print("railyard eval garak: give at least one --report FILE.report.jsonl", file=sys.stderr)
+        return 2
+    reports = [score(Path(r)) for r in args.report]
+    table = Table(title="garak attack success (share of prompts a detector flagged)")
+    table.add_column("report")
+    table.add_column("attempts", justify="right")
+    table.add_column("attack success", justify="right")
+    modules = sorted({m for r in reports for m in r["by_module"]})
+    for module in modules:
+        table.add_column(module, justify="right")
+    for r in reports:
+        rate = r["attack_success_rate"]
+        table.add_row(
+            Path(r["report"]).name, str(r["attempts"]), "-" if rate is None else f"{rate:.1%}",
+            *(r["by_module"].get(m, "-") for m in modules),
+        )  # fmt: skip
+    Console(stderr=args.json).print(table)
+    if args.json:
+        print(json.dumps(reports))
+    return 0

@@ -1,1 +1,0 @@
-"""Policy test cases (YAML) run by `railyard rails test`; a package only so they ship."""

@@ -1,0 +1,145 @@
+"""`railyard ingest run | watch | schedule` (the triggers are in ingest/triggers.py).
+
+milvus-lite's data dir has one owner process. When `railyard serve` owns it (the index cannot be
+opened and the server answers), these commands hand each run to the server
+(POST /v1/admin/ingest) instead of fighting it for the lock.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from serving.settings import Settings
+
+
+def _server_owns_index(settings: Settings) -> bool:
+    """milvus-lite logs its DataDirLockedError and pymilvus raises a bare "Open local milvus
+    failed", so ownership is told by a railyard server answering on the configured port."""
+    if settings.milvus_uri is not None:
+        return False
+    try:
+        url = f"http://{settings.host}:{settings.port}/healthz"
+        return httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
+    """One ingestion run: in this process, or by the server when it owns the index."""
+    from ingest.graph import Ingestor
+    from serving.knowledge import ingest_config
+
+    try:
+        ingestor = Ingestor(ingest_config(settings))
+    except Exception:
+        if not _server_owns_index(settings):
+            raise
+        url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
+        console.print(f"the running server owns the index; ingesting through {url}")
+        key = settings.client_api_key
+        headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+        response = httpx.post(url, json={"paths": paths}, headers=headers, timeout=None)
+        response.raise_for_status()
+        return response.json()
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, transient=True,
+        ) as bar:  # fmt: skip
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            return ingestor.run(paths, progress=progress)
+    finally:
+        ingestor.close()
+
+
+def print_summary(summary: dict, console: Console) -> None:
+    table = Table(title=f"ingestion run {summary['run_id'][:8]}")
+    for key in ("added", "updated", "unchanged", "deleted", "chunks", "index_version", "seconds"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("failed", str(len(summary["failed"])))
+    console.print(table)
+    for failure in summary["failed"]:
+        console.print(f"[yellow]skipped[/] {failure['source']}: {failure['reason']}")
+
+
+def register(commands) -> None:
+    ingest = commands.add_parser("ingest", help="index documents").add_subparsers(
+        dest="ingest_command", required=True
+    )
+    once = ingest.add_parser("run", help="ingest files or folders once")
+    once.add_argument("paths", nargs="+")
+    once.add_argument("--json", action="store_true", help="print the summary as JSON last")
+    once.set_defaults(handler=run)
+    watching = ingest.add_parser("watch", help="re-ingest a folder when its files change")
+    watching.add_argument("path")
+    watching.set_defaults(handler=watch)
+    cron = ingest.add_parser("schedule", help="ingest a folder on a cron schedule")
+    cron.add_argument("path")
+    cron.add_argument("--cron", required=True, help='e.g. "0 2 * * *"')
+    cron.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Asia/Taipei")
+    cron.set_defaults(handler=schedule)
+
+
+def run(settings: Settings, args) -> int:
+    paths, as_json = args.paths, args.json
+    console = Console(stderr=as_json)
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        console.print(f"[red]railyard ingest: no such file or folder: {', '.join(missing)}")
+        return 2
+    summary = ingest_once(settings, [str(Path(p).resolve()) for p in paths], console)
+    print_summary(summary, console)
+    if as_json:
+        print(json.dumps(summary))
+    return 0
+
+
+def watch(settings: Settings, args) -> int:
+    """Re-ingest when files under the folder change; unchanged files are never re-embedded."""
+    from ingest.triggers import watch as watch_folder
+
+    console = Console()
+    root = Path(args.path).resolve()
+    console.print(f"watching {root}")
+
+    def run_once() -> None:
+        print_summary(ingest_once(settings, [str(root)], console), console)
+
+    try:
+        watch_folder(root, run_once)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def schedule(settings: Settings, args) -> int:
+    from ingest.triggers import schedule as on_schedule
+
+    console = Console()
+    root = str(Path(args.path).resolve())
+
+    def started(first) -> None:
+        console.print(f"ingesting {root} on '{args.cron}' ({args.tz}); next run {first}")
+
+    try:
+        on_schedule(
+            args.cron,
+            args.tz,
+            lambda: print_summary(ingest_once(settings, [root], console), console),
+            started,
+        )
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,1 +1,0 @@
-"""`railyard experiment fallback`: replay a query set under routing policies and compare."""

@@ -1,0 +1,342 @@
+"""The only module that imports LiteLLM: a Router with the local vLLM first and the fallback
+behind it, exposed to the graph as a `ChatModel`. Fallback, retries and cooldown are LiteLLM's;
+prices and route attribution are ours, so every answer carries a cost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from serving import offline
+
+offline.apply_defaults()  # litellm reads its cost-map switch at import time
+
+import litellm  # noqa: E402
+from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+
+from graph.protocols import (  # noqa: E402
+    ChatRequest,
+    Generation,
+    Route,
+    ScoreRequest,
+    Scores,
+    Usage,
+)
+from serving.errors import ConfigError, UpstreamError  # noqa: E402
+from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
+from serving.settings import Settings  # noqa: E402
+
+LOCAL, FALLBACK = "local", "fallback"
+SCORE = "local-score"
+"""The local model's /v1/completions, for scoring text by its log-probabilities."""
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class _FailureLog(CustomLogger):
+    """Remembers why each request's attempts failed, keyed by our request id. Bounded: an
+    entry that no request pops (a failure logged after its request ended) ages out."""
+
+    max_entries = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: OrderedDict[str, list[str]] = OrderedDict()
+
+    async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        request_id = metadata.get("railyard_request_id")
+        if request_id:
+            exc = kwargs.get("exception")
+            self.reasons.setdefault(request_id, []).append(_reason(exc))
+            while len(self.reasons) > self.max_entries:
+                self.reasons.popitem(last=False)
+
+    def pop(self, request_id: str) -> list[str]:
+        return self.reasons.pop(request_id, [])
+
+
+_failures = _FailureLog()
+
+
+class PromptLog(CustomLogger):
+    """The messages and stop sequences railyard sent upstream, by request id (see
+    `recording_prompts`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: dict[str, dict[str, Any]] = {}
+
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        request_id = metadata.get("railyard_request_id")
+        if request_id:
+            params = kwargs.get("optional_params") or {}
+            self.requests[request_id] = {"messages": kwargs["messages"], "stop": params.get("stop")}
+
+    async def wait_for(self, request_id: str, timeout_s: float = 5.0) -> dict | None:
+        deadline = time.monotonic() + timeout_s
+        # Logged on the gateway's event loop (another thread): poll rather than share an Event.
+        while request_id not in self.requests and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return self.requests.get(request_id)
+
+
+@contextlib.contextmanager
+def recording_prompts() -> Iterator[PromptLog]:
+    """Record what every routed chat request sent upstream while the block runs: benchmarks
+    replay the same final prompt against the bare model."""
+    log = PromptLog()
+    litellm.callbacks.append(log)
+    try:
+        yield log
+    finally:
+        litellm.callbacks.remove(log)
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "error"
+    if isinstance(exc, litellm.Timeout):
+        return "timeout"
+    if isinstance(exc, litellm.APIConnectionError):
+        return "connection"
+    status = getattr(exc, "status_code", None)
+    return f"http_{status}" if status else type(exc).__name__
+
+
+class RouterChatModel:
+    """A `graph.protocols.ChatModel` over a LiteLLM Router: local first, fallback second."""
+
+    def __init__(self, settings: Settings, policy: RouterConfig | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or load_router_config(settings.routing_policy)
+        self.prices = {
+            LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
+            FALLBACK: self._fallback_price(),
+        }
+        self._scoring_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        if _failures not in litellm.callbacks:
+            litellm.callbacks.append(_failures)
+        self.router = litellm.Router(
+            model_list=self._model_list(),
+            fallbacks=[{LOCAL: [FALLBACK]}],
+            num_retries=self.policy.retries,
+            allowed_fails=self.policy.allowed_fails,
+            cooldown_time=self.policy.cooldown_s,
+            retry_after=0,
+        )
+
+    def _model_list(self) -> list[dict[str, Any]]:
+        s, p = self.settings, self.policy
+        key = s.openai_api_key.get_secret_value() if s.openai_api_key else "missing-openai-key"
+        return [
+            {
+                "model_name": LOCAL,
+                "litellm_params": {
+                    "model": f"hosted_vllm/{s.local_served_name}",
+                    "api_base": s.local_url,
+                    "api_key": "not-needed",
+                    "timeout": p.local.timeout_s,
+                    "stream_timeout": p.local.stream_timeout_s,
+                },
+                "model_info": {"id": LOCAL},
+            },
+            {
+                "model_name": SCORE,
+                "litellm_params": {
+                    "model": f"text-completion-openai/{s.local_served_name}",
+                    "api_base": s.local_url,
+                    "api_key": "not-needed",
+                    "timeout": p.local.timeout_s,
+                },
+                "model_info": {"id": SCORE},
+            },
+            {
+                "model_name": FALLBACK,
+                "litellm_params": {
+                    "model": f"openai/{s.fallback_model}",
+                    "api_base": s.fallback_base_url or OPENAI_BASE_URL,
+                    "api_key": key,
+                    "timeout": p.fallback.timeout_s,
+                    "stream_timeout": p.fallback.stream_timeout_s,
+                },
+                "model_info": {"id": FALLBACK},
+            },
+        ]
+
+    def _fallback_price(self) -> tuple[float, float]:
+        if self.policy.fallback.price is not None:
+            return self.policy.fallback.price.per_token()
+        info = litellm.model_cost.get(self.settings.fallback_model)
+        if not info or not info.get("output_cost_per_token"):
+            raise ConfigError(
+                f"no price known for fallback model {self.settings.fallback_model!r}: "
+                "set fallback.price in the router configuration (RAILYARD_ROUTING_POLICY)"
+            )
+        return info["input_cost_per_token"], info["output_cost_per_token"]
+
+    def cost(self, route: str, usage: Usage) -> float:
+        price_in, price_out = self.prices[route]
+        return usage.prompt_tokens * price_in + usage.completion_tokens * price_out
+
+    def _kwargs(self, request: ChatRequest, request_id: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": request.route or LOCAL,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "metadata": {"railyard_request_id": request_id},
+        }
+        if not request.fallbacks:
+            kwargs["disable_fallbacks"] = True
+        for name in ("temperature", "top_p", "stop", "user"):
+            value = getattr(request, name)
+            if value is not None:
+                kwargs[name] = value
+        return kwargs
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
+        """Always streams upstream, so TTFT is measured and a stream that fails before its
+        first token still falls back; non-streaming clients get the assembled text."""
+        request_id = request.request_id or uuid.uuid4().hex
+        kwargs = self._kwargs(request, request_id)
+        kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
+        start = time.perf_counter()
+        try:
+            response = await self.router.acompletion(**kwargs)
+            ttft, parts, finish, usage, model = None, [], "stop", None, ""
+            async for chunk in response:
+                if getattr(chunk, "usage", None):
+                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                model = chunk.model or model
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta.content or ""
+                finish = chunk.choices[0].finish_reason or finish
+                if delta:
+                    ttft = ttft if ttft is not None else time.perf_counter() - start
+                    parts.append(delta)
+                    yield delta
+                if request.cancel is not None and request.cancel.is_set():
+                    # The output rails stopped the answer: stop paying for tokens. Usage is
+                    # not reported for a stream cut short; each delta is about one token.
+                    finish, usage = "content_filter", usage or Usage(0, len(parts))
+                    break
+        except Exception as e:
+            raise _upstream_error(e, _failures.pop(request_id)) from e
+        route = _route_of(response)
+        usage = usage or Usage(0, 0)
+        yield Generation(
+            text="".join(parts),
+            finish_reason=finish,
+            route=route,
+            model=model,
+            usage=usage,
+            cost_usd=self.cost(route, usage),
+            latency_s=time.perf_counter() - start,
+            ttft_s=ttft,
+            fallback_reasons=_failures.pop(request_id),
+        )
+
+    async def score(self, request: ScoreRequest) -> Scores:
+        """Mean log-probability of each continuation after its prefix, from the local model
+        (/v1/completions with echo and logprobs, one request per pair, batched by vLLM).
+        Scoring has no fallback: a model other than the one serving would score on another
+        scale. Raises UpstreamError when the local model does not answer."""
+        request_id = request.request_id or uuid.uuid4().hex
+        start = time.perf_counter()
+        try:
+            results = await asyncio.gather(
+                *(self._score_one(prefix, rest, request_id) for prefix, rest in request.pairs)
+            )
+        except Exception as e:
+            _failures.pop(request_id)
+            raise UpstreamError(f"the local model could not score: {_reason(e)}") from e
+        usage = Usage(sum(count for _, count, _ in results), len(results))
+        generation = Generation(
+            text="",
+            finish_reason="stop",
+            route=LOCAL,
+            model=results[0][2] if results else "",
+            usage=usage,
+            cost_usd=self.cost(LOCAL, usage),
+            latency_s=time.perf_counter() - start,
+        )
+        means = [_mean(tokens) for tokens, _, _ in results]
+        return Scores(means, [tokens for tokens, _, _ in results], generation)
+
+    def _score_client(self):
+        """The scoring HTTP client of the running event loop (a client's connections belong
+        to the loop that opened them)."""
+        loop = asyncio.get_running_loop()
+        if self._scoring_client is None or self._scoring_client[0] is not loop:
+            import openai
+
+            client = openai.AsyncOpenAI(
+                base_url=self.settings.local_url,
+                api_key="not-needed",
+                timeout=self.policy.local.timeout_s,
+                max_retries=0,
+            )
+            self._scoring_client = (loop, client)
+        return self._scoring_client[1]
+
+    async def _score_one(
+        self, prefix: str, rest: str, request_id: str
+    ) -> tuple[list[tuple[str, float]], int, str]:
+        response = await self.router.atext_completion(
+            model=SCORE,
+            prompt=prefix + rest,
+            echo=True,
+            logprobs=0,
+            max_tokens=1,
+            temperature=0.0,
+            metadata={"railyard_request_id": request_id},
+            # One client for every scoring call: LiteLLM would open (and leak) an HTTP
+            # session per text completion.
+            client=self._score_client(),
+        )
+        logprobs = response.choices[0].logprobs
+        names, offsets = logprobs.tokens or [], logprobs.text_offset or []
+        # vLLM counts the text of a leading special token (Gemma's "<bos>") in the offsets.
+        shift = offsets[1] if len(names) > 1 and not (prefix + rest).startswith(names[0]) else 0
+        end = len(prefix) + len(rest)
+        # The continuation's tokens: those starting inside it (the echo also returns the one
+        # token generated after the prompt, past its end).
+        tokens = [
+            (token, value)
+            for token, offset, value in zip(
+                names, offsets, logprobs.token_logprobs or [], strict=False
+            )
+            if len(prefix) <= offset - shift < end and value is not None
+        ]
+        return tokens, response.usage.prompt_tokens, response.model or ""
+
+    async def local_health(self) -> bool:
+        """True when the local vLLM server answers /health."""
+        import httpx
+
+        url = self.settings.local_url.removesuffix("/").removesuffix("/v1") + "/health"
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                return (await client.get(url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def _mean(tokens: list[tuple[str, float]]) -> float:
+    return sum(v for _, v in tokens) / len(tokens) if tokens else float("-inf")
+
+
+def _route_of(response: Any) -> Route:
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return FALLBACK if hidden.get("model_id") == FALLBACK else LOCAL
+
+
+def _upstream_error(exc: Exception, reasons: list[str]) -> UpstreamError:
+    tried = ", ".join(reasons) or _reason(exc)
+    return UpstreamError(f"no model route could answer (local and fallback failed: {tried})")

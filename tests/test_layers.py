@@ -1,0 +1,68 @@
+"""The dependency direction of DESIGN.md, checked on what each module really imports:
+lab → serving → graph → rails, ingest, and rails → ingest; never upward. Each package is
+imported in a fresh interpreter, and the modules it loaded are read from sys.modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+LAYERS = ("ingest", "rails", "graph", "serving", "lab")
+FORBIDDEN = {
+    "ingest": {"rails", "graph", "serving", "lab"},
+    "rails": {"graph", "serving", "lab"},
+    "graph": {"serving", "lab"},
+    "serving": {"lab"},
+}
+LOADED = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    importlib.import_module(module.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def loaded_by(name: str) -> set[str]:
+    """Every module importing `name` and all its submodules loads."""
+    out = subprocess.run(
+        [sys.executable, "-c", LOADED, name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HF_HUB_OFFLINE": "1",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        },
+    )
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("package", list(FORBIDDEN))
+def test_no_module_imports_a_layer_above_its_own(package):
+    loaded = {m.split(".")[0] for m in loaded_by(package)}
+    assert not loaded & FORBIDDEN[package], f"{package} loads {sorted(loaded & FORBIDDEN[package])}"
+
+
+def test_graph_nodes_use_the_rails_protocol_not_rails_internals():
+    nodes = ROOT / "graph" / "nodes"
+    for source in nodes.glob("*.py"):
+        text = source.read_text()
+        assert "from rails" not in text and "import rails" not in text, source.name
+
+
+def test_only_the_router_wrapper_imports_litellm():
+    importing = [
+        str(path.relative_to(ROOT))
+        for layer in LAYERS
+        for path in (ROOT / layer).rglob("*.py")
+        if "import litellm" in path.read_text() or "from litellm" in path.read_text()
+    ]
+    assert importing == ["serving/llm/client.py"]
