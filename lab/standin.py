@@ -11,7 +11,8 @@ Two roles:
   tokens by whitespace (the tests' fallback).
 
 Control: POST /_fault {"mode": "none|error|hang|slow_first_token", "delay_s": 5, "times": N}
-(times: how many requests the fault applies to; omitted = until reset); GET /_stats.
+(times: how many requests the fault applies to; omitted = until reset); GET /_stats; GET
+/_requests: the last 100 request bodies received (what left the gateway, for leak tests).
 Run: railyard standin --port P [--upstream http://127.0.0.1:8001/v1] [--first-token-delay-ms N]
 """
 
@@ -22,6 +23,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import deque
 
 import httpx
 import uvicorn
@@ -57,6 +59,7 @@ def build_app(
     upstream_model: str | None = None,
 ) -> Starlette:
     faults = Faults()
+    received: deque[dict] = deque(maxlen=100)
     client = httpx.AsyncClient(timeout=None)
 
     async def set_fault(request: Request) -> JSONResponse:
@@ -69,8 +72,12 @@ def build_app(
     async def stats(request: Request) -> JSONResponse:
         return JSONResponse({"requests": faults.requests, "faulted": faults.faulted})
 
+    async def requests(request: Request) -> JSONResponse:
+        return JSONResponse({"data": list(received)})
+
     async def chat(request: Request) -> Response:
         body = await request.json()
+        received.append(body)
         fault = faults.take()
         if fault == "error":
             error = {"message": "injected failure", "type": "server_error", "code": None}
@@ -91,6 +98,7 @@ def build_app(
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/_fault", set_fault, methods=["POST"]),
             Route("/_stats", stats),
+            Route("/_requests", requests),
             Route("/health", health),
         ]
     )

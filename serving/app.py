@@ -17,20 +17,22 @@ from serving.access import KeyStore, RateLimiter
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.service import ChatService
-from serving.errors import APIError, error_body
+from serving.errors import APIError, ConfigError, error_body
 from serving.local_model.supervisor import LocalModelSupervisor
-from serving.middleware import BodySizeLimit
+from serving.middleware import BodySizeLimit, LoopbackHosts
 from serving.observability import Metrics, Observer, TraceStore
 from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
 from serving.parts import Parts, seed
-from serving.settings import Settings
+from serving.settings import LOOPBACK_HOSTS, Settings
 from serving.system.api_router import router as system_router
+from serving.system.docs import router as docs_router
 
 log = logging.getLogger("railyard")
 
 
 def create_app(settings: Settings) -> FastAPI:
+    _check_exposure(settings)
     # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
     metrics = Metrics()
     alerts = Alerter(
@@ -66,7 +68,15 @@ def create_app(settings: Settings) -> FastAPI:
                 parts.close()
                 traces.close()
 
-    app = FastAPI(title="railyard", version="0.1.0", lifespan=lifespan)
+    # The API docs are served by docs_router, behind the same keys as the admin endpoints.
+    app = FastAPI(
+        title="railyard",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.settings = settings
     app.state.chat_model = parts.chat_model
     app.state.knowledge = parts.knowledge
@@ -80,9 +90,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system_router)
     app.include_router(admin_router)
     app.include_router(observability_router)
+    app.include_router(docs_router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if app.state.keys is None:
+        app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
     return app
+
+
+def _check_exposure(settings: Settings) -> None:
+    """No unauthenticated gateway beyond loopback unless the operator says so explicitly."""
+    if settings.loopback_only or settings.api_keys_file or settings.allow_unauthenticated:
+        return
+    raise ConfigError(
+        f"refusing to listen on {settings.host} without API keys: anyone who reaches the port "
+        "could chat on your fallback budget, read traces and start ingestion. Set "
+        "RAILYARD_API_KEYS_FILE (create keys with `railyard keys add --project NAME [--admin]`), "
+        "or RAILYARD_ALLOW_UNAUTHENTICATED=true if something in front of railyard authenticates."
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -7,10 +7,13 @@ RailyardError
     ├── ModelNotFound     404 invalid_request_error / model_not_found
     ├── NotFound          404 invalid_request_error (e.g. an unknown trace id)
     ├── Unauthorized      401 invalid_request_error / invalid_api_key
+    ├── Forbidden         403 invalid_request_error / permission_denied (e.g. admin only)
+    ├── MisdirectedHost   421 invalid_request_error / invalid_host (DNS rebinding guard)
     ├── PayloadTooLarge   413 invalid_request_error / request_too_large
     ├── RateLimited       429 requests|tokens / rate_limit_exceeded, with Retry-After
     ├── UpstreamError     503 service_unavailable: no model route could answer
     ├── StoreUnavailable  503 service_unavailable / vector_store_unavailable
+    ├── KeysUnavailable   503 service_unavailable / api_keys_unavailable (fail closed)
     └── RequestTimeout    504 timeout / request_timeout (RAILYARD_REQUEST_TIMEOUT_S)
 """
 
@@ -73,6 +76,18 @@ class Unauthorized(APIError):
         return {"WWW-Authenticate": "Bearer"}
 
 
+class Forbidden(APIError):
+    status_code = 403
+    type = "invalid_request_error"
+    code = "permission_denied"
+
+
+class MisdirectedHost(APIError):
+    status_code = 421
+    type = "invalid_request_error"
+    code = "invalid_host"
+
+
 class RateLimited(APIError):
     status_code = 429
     code = "rate_limit_exceeded"
@@ -92,6 +107,12 @@ class StoreUnavailable(APIError):
     status_code = 503
     type = "service_unavailable"
     code = "vector_store_unavailable"
+
+
+class KeysUnavailable(APIError):
+    status_code = 503
+    type = "service_unavailable"
+    code = "api_keys_unavailable"
 
 
 class RequestTimeout(APIError):

@@ -1,10 +1,11 @@
-"""ASGI middleware: refuse request bodies over the configured size without reading them whole."""
+"""ASGI middleware: refuse request bodies over the configured size without reading them whole,
+and, on the unauthenticated loopback default, requests addressed to another host name."""
 
 from __future__ import annotations
 
 import json
 
-from serving.errors import PayloadTooLarge
+from serving.errors import APIError, MisdirectedHost, PayloadTooLarge
 
 
 class BodySizeLimit:
@@ -48,14 +49,46 @@ class BodySizeLimit:
             # The app saw the disconnect we gave it (ClientDisconnect); the 413 is already sent.
 
     async def _reject(self, send) -> None:
-        error = PayloadTooLarge(
-            f"Request body is larger than {self.max_bytes} bytes (RAILYARD_MAX_BODY_BYTES)."
+        await send_error(
+            send,
+            PayloadTooLarge(
+                f"Request body is larger than {self.max_bytes} bytes (RAILYARD_MAX_BODY_BYTES)."
+            ),
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status_code,
-                "headers": [(b"content-type", b"application/json")],
-            }
+
+
+async def send_error(send, error: APIError) -> None:
+    """Answer with `error` in OpenAI's envelope, below the app (its handlers are not reached)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(error.body()).encode()})
+
+
+class LoopbackHosts:
+    """Without API keys the gateway trusts whoever reaches it on loopback. A web page can reach
+    loopback too, through a DNS name rebound to 127.0.0.1 (DNS rebinding): its requests carry
+    that name as Host, so only loopback names (any port) are served."""
+
+    def __init__(self, app, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+        name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0]
+        if (name or host) in self.allowed:
+            return await self.app(scope, receive, send)
+        await send_error(
+            send,
+            MisdirectedHost(
+                "This gateway serves loopback host names only (it has no API keys); "
+                "configure RAILYARD_API_KEYS_FILE to serve other names."
+            ),
         )
-        await send({"type": "http.response.body", "body": json.dumps(error.body()).encode()})

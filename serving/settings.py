@@ -17,6 +17,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_POLICY = PACKAGE_DIR / "llm" / "policy.yaml"
 DEFAULT_PROMPT = Path(__file__).parents[1] / "graph" / "prompts" / "answer.yaml"
@@ -184,6 +185,19 @@ class Settings(BaseSettings):
         "without a valid `Authorization: Bearer` key get 401, and traces carry the key's "
         "project and user.",
     )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Serve without API keys on an address other than loopback. Off, "
+        "`serve` refuses to listen beyond 127.0.0.1/::1 unless RAILYARD_API_KEYS_FILE is set: "
+        "anyone who can reach the port could otherwise chat (spending on the fallback API), "
+        "read traces and start ingestion.",
+    )
+    ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders `POST /v1/admin/ingest` (and `railyard ingest run` handed to a "
+        "running server) may index; every path must lie under one once symlinks are resolved. "
+        "Default: the knowledge base folders (RAILYARD_KNOWLEDGE_BASE).",
+    )
     client_api_key: SecretStr | None = Field(
         None,
         description="Key the CLI sends when it hands work to a running server that has API "
@@ -251,6 +265,15 @@ class Settings(BaseSettings):
     def fallback_configured(self) -> bool:
         """True when a fallback model can really be reached (a key, or a base URL of one)."""
         return self.openai_api_key is not None or self.fallback_base_url is not None
+
+    @property
+    def loopback_only(self) -> bool:
+        """True when the gateway listens on a loopback address only."""
+        return self.host in LOOPBACK_HOSTS
+
+    @property
+    def resolved_ingest_roots(self) -> list[Path]:
+        return [p.resolve() for p in (self.ingest_roots or self.knowledge_base)]
 
     @property
     def managed_local(self) -> bool:

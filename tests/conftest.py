@@ -101,6 +101,8 @@ def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
         models_dir=str(MODELS_DIR),
         local_port=str(local_port),
         rails_enabled="false",
+        # What `POST /v1/admin/ingest` may index: the knowledge base and an incoming folder.
+        ingest_roots=f'["{knowledge_base}", "{run_dir / "incoming"}"]',
     )
     server.local_port = local_port
     server.data_dir = run_dir / "gateway"

@@ -47,7 +47,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         log.warning(
             "local stream failed after %d chars (%s); the fallback takes over", len(prefix), e
         )
-        request = take_over(request, prefix)
+        request = take_over(request, _masked(state, context, prefix))
         checked = guard.verdicts if guard else []
         guard = _guard(state, context, runtime.stream_writer) if context.rails else None
         writer = _Writer(runtime.stream_writer, joined_to=prefix) if live else None
@@ -165,6 +165,13 @@ async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, w
         await guard.close()
     assert generation is not None, "a ChatModel stream must end with a Generation"
     return generation
+
+
+def _masked(state: State, context: Context, text: str) -> str:
+    """Text the client already has (PII restored), masked again before it goes upstream."""
+    if context.rails is None:
+        return text
+    return context.rails.mask_pii(text, state.get("pii_values") or {})[0]
 
 
 def _join(prefix: str, text: str) -> str:

@@ -1,6 +1,6 @@
 """input_rails: the user's message through the input rails (injection, banned topics, PII
 masking). Runs beside retrieve; a blocked request goes to refuse, and only the masked
-conversation goes on to the model."""
+conversation (every role, and the `user` field) goes on to a model."""
 
 from __future__ import annotations
 
@@ -22,12 +22,17 @@ async def input_rails(state: State, runtime: Runtime[Context]) -> dict:
         update |= {"blocked": result.blocked, "refusal": result.refusal}
     else:
         messages[last]["content"] = result.text
-        # Earlier turns go to the model too: mask them with the same placeholders.
+        # Every other message goes to the model too, and may go to an external fallback: the
+        # client's system prompt, earlier turns (assistant turns hold the user's restored
+        # values) and the `user` field are masked with the same placeholders.
         values = dict(result.pii_values)
-        for message in messages[:last]:
-            if message["role"] == "user":
+        for i, message in enumerate(messages):
+            if i != last:
                 message["content"], values = rails.mask_pii(message["content"], values)
-        update |= {"messages": messages, "pii_values": values}
+        params = dict(state["params"])
+        if params.get("user"):
+            params["user"], values = rails.mask_pii(params["user"], values)
+        update |= {"messages": messages, "params": params, "pii_values": values}
     span = timer.span(
         blocked=(result.blocked or {}).get("name"),
         masked=sorted(update["pii_values"]),

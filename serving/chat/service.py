@@ -135,7 +135,7 @@ class ChatService:
                 )
             ],
             usage=_usage(generation),
-            railyard=_railyard_info(state),
+            railyard=_railyard_info(state, caller),
         )
 
     async def stream(
@@ -168,7 +168,7 @@ class ChatService:
                 yield chunk(DeltaMessage(content=value))
                 continue
             self._finished(value, started, t0, stream=True, caller=caller)
-            info = _railyard_info(value)
+            info = _railyard_info(value, caller)
             if (blocked := _output_block(value)) is not None:
                 # Text already sent stays sent; the stream ends with an error, as NeMo's does.
                 yield {"error": blocked, "railyard": info.model_dump()}
@@ -217,12 +217,17 @@ def _usage(generation: dict[str, Any]) -> UsageInfo:
     )
 
 
-def _railyard_info(state: dict[str, Any]) -> RailyardInfo:
+def _railyard_info(state: dict[str, Any], caller: Caller | None) -> RailyardInfo:
+    """The response's `railyard` object. Rail scores stay in the trace unless an admin key asks:
+    a score under the threshold would tell an attacker how close a payload came."""
+    rails = state.get("rails", [])
+    if caller is None or not caller.admin:
+        rails = [{k: v for k, v in verdict.items() if k != "score"} for verdict in rails]
     return RailyardInfo(
         trace_id=state["trace_id"],
         route=state["route"],
         citations=state.get("citations", []),
-        rails=state.get("rails", []),
+        rails=rails,
         cost_usd=state["generation"]["cost_usd"],
         prompt_version=state["prompt_version"],
         answer_mode=state.get("answer_mode", "generated"),

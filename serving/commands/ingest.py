@@ -45,6 +45,10 @@ def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
         key = settings.client_api_key
         headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
         response = httpx.post(url, json={"paths": paths}, headers=headers, timeout=None)
+        if response.is_client_error:
+            message = response.json().get("error", {}).get("message", response.text)
+            console.print(f"[red]railyard ingest: the server refused the run: {message}")
+            raise SystemExit(2) from None
         response.raise_for_status()
         return response.json()
     try:

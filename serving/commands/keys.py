@@ -16,6 +16,9 @@ def register(commands) -> None:
     add.add_argument("--user")
     add.add_argument("--rpm", type=int, help="requests per minute for this key")
     add.add_argument("--tpm", type=int, help="tokens per minute for this key")
+    add.add_argument(
+        "--admin", action="store_true", help="may use /v1/admin/* (ingestion) and the API docs"
+    )
     listing = sub.add_parser("list", help="keys by id (hash prefix) and project")
     for command in (add, listing):
         command.add_argument("--file", help="keys file (default RAILYARD_API_KEYS_FILE)")
@@ -35,7 +38,7 @@ def run(settings, args) -> int:
         )
         return 2
     if args.keys_command == "add":
-        key = add_key(path, args.project, args.user, args.rpm, args.tpm)
+        key = add_key(path, args.project, args.user, args.rpm, args.tpm, args.admin)
         print(
             f"new key for project {args.project!r} (shown once; only its hash is kept):",
             file=sys.stderr,
@@ -50,7 +53,7 @@ def run(settings, args) -> int:
         else KeyFile()
     )
     table = Table(title=str(path))
-    for column in ("key id", "project", "user", "rpm", "tpm"):
+    for column in ("key id", "project", "user", "rpm", "tpm", "admin"):
         table.add_column(column)
     for entry in parsed.keys:
         table.add_row(
@@ -59,6 +62,7 @@ def run(settings, args) -> int:
             entry.user or "-",
             str(entry.rpm or "-"),
             str(entry.tpm or "-"),
+            "yes" if entry.admin else "-",
         )
     Console().print(table)
     return 0

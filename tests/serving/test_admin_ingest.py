@@ -12,9 +12,9 @@ import openai
 from tests.support.processes import BIN, clean_env
 
 
-def test_cli_ingest_is_forwarded_to_the_running_server(gateway, client: openai.OpenAI, tmp_path):
-    folder = tmp_path / "news"
-    folder.mkdir()
+def test_cli_ingest_is_forwarded_to_the_running_server(gateway, client: openai.OpenAI, run_dir):
+    folder = run_dir / "incoming" / "news"  # under one of the gateway's ingest roots
+    folder.mkdir(parents=True)
     (folder / "parking.md").write_text(
         "# Parking\n\nBicycle parking is in the basement garage, next to the loading dock.\n"
     )
@@ -39,9 +39,10 @@ def test_cli_ingest_is_forwarded_to_the_running_server(gateway, client: openai.O
     assert sources[0] == "parking.md"
 
 
-def test_admin_ingest_refuses_a_missing_path(gateway, tmp_path):
+def test_admin_ingest_refuses_a_missing_path(gateway, run_dir):
     response = httpx.post(
-        gateway.url + "/v1/admin/ingest", json={"paths": [str(tmp_path / "nope")]}, timeout=30
-    )
+        gateway.url + "/v1/admin/ingest", json={"paths": [str(run_dir / "incoming" / "nope")]},
+        timeout=30,
+    )  # fmt: skip
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "paths"

@@ -46,8 +46,7 @@ def test_injection_is_refused_without_calling_the_model(guarded_client: openai.O
     assert info["route"] == "blocked" and info["answer_mode"] == "refused"
     assert completion.usage.total_tokens == 0
     verdict = next(v for v in info["rails"] if v["name"] == "check injection")
-    assert verdict["decision"] == "block" and verdict["score"] == 1.0
-    assert verdict["latency_ms"] > 0
+    assert verdict["decision"] == "block" and verdict["latency_ms"] > 0
 
 
 def test_a_refusal_streams_like_an_answer(guarded_client: openai.OpenAI):

@@ -26,6 +26,7 @@ def keys(tmp_path_factory) -> dict:
         "limited": add_key(path, "payroll-bot", user="alice", rpm=3),
         "small": add_key(path, "tiny-bot", tpm=200),
         "free": add_key(path, "search-bot"),
+        "admin": add_key(path, "platform", admin=True),
     }
 
 
@@ -94,6 +95,24 @@ def test_a_key_carries_its_project_and_user_into_the_trace(limited_gateway, keys
     cli_rows = json.loads(result.stdout.strip().splitlines()[-1])
     assert {r["project"] for r in cli_rows} == {"search-bot"}
     assert sum(r["requests"] for r in cli_rows) >= 1
+
+
+def test_admin_endpoints_and_api_docs_need_an_admin_key(limited_gateway, keys):
+    def get(path: str, key: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.get(limited_gateway.url + path, headers=headers, timeout=30)
+
+    for path in ("/v1/admin/ingest/runs", "/openapi.json", "/docs"):
+        assert get(path, None).status_code == 401, path
+        refused = get(path, keys["free"])
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["code"] == "permission_denied"
+        assert get(path, keys["admin"]).status_code == 200, path
+    ingest = httpx.post(
+        limited_gateway.url + "/v1/admin/ingest", json={"paths": ["/"]},
+        headers={"Authorization": f"Bearer {keys['free']}"}, timeout=30,
+    )  # fmt: skip
+    assert ingest.status_code == 403
 
 
 def test_requests_per_minute_per_key(limited_gateway, keys):
