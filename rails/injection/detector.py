@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from confusable_homoglyphs import confusables
+
 # Each family: (name, weight, pattern). A text scores the sum of the weights of the families it
 # matches, capped at 1; the policy threshold (config.yml) decides what blocks.
 _FAMILIES: list[tuple[str, float, str]] = [
@@ -133,8 +135,11 @@ _FAMILIES: list[tuple[str, float, str]] = [
 ]
 _COMPILED = [(name, weight, re.compile(p, re.I)) for name, weight, p in _FAMILIES]
 
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
-_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){5,}[A-Za-z]\b")
+_INVISIBLE = frozenset({"Cf", "Mn", "Me"})
+"""Format characters (zero-width, bidi controls, U+180E, tag characters) and combining marks:
+invisible or decorative, they split words without changing what a model reads."""
+_TAGS = re.compile("[\U000e0020-\U000e007e]+")
+_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*/|\\+,·~^]){5,}[A-Za-z]\b")
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){8,}\b")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
@@ -155,9 +160,31 @@ class Finding:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", _ZERO_WIDTH.sub("", text))
-    # "i g n o r e" / "i.g.n.o.r.e" -> "ignore"
-    return _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), text)
+    """The text as a reader sees it: invisible characters and combining marks dropped,
+    compatibility forms folded (NFKC: fullwidth, ligatures), letters from other scripts that
+    look Latin read as Latin (Unicode's confusables, through confusable_homoglyphs), and
+    spaced-out letters joined ("i g n o r e", "i/g/n/o/r/e" -> "ignore")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    visible = "".join(c for c in decomposed if unicodedata.category(c) not in _INVISIBLE)
+    text = _latin_lookalikes(unicodedata.normalize("NFKC", visible))
+    return _SPACED.sub(lambda m: re.sub(r"[^A-Za-z]", "", m.group()), text)
+
+
+def _untag(match: re.Match) -> str:
+    return "".join(chr(ord(c) - 0xE0000) for c in match.group())
+
+
+def _latin_lookalikes(text: str) -> str:
+    if text.isascii():
+        return text
+    found = confusables.is_confusable(text, greedy=True, preferred_aliases=["latin"]) or []
+    table = {
+        f["character"]: glyph
+        for f in found
+        if f["alias"] != "COMMON"
+        and (glyph := next((h["c"] for h in f["homoglyphs"] if h["c"].isascii()), None))
+    }
+    return text.translate(str.maketrans(table)) if table else text
 
 
 def _families(text: str) -> dict[str, float]:
@@ -211,8 +238,11 @@ def scan(text: str, *, depth: int = 2) -> Finding:
     plain = _normalise(text)
     found = _families(plain)
     decoded = None
+    # Unicode tag characters (U+E0020..E007E) spell ASCII that a model may read and a person
+    # does not see: the text is also read with them spelled out in place.
+    smuggled = [_TAGS.sub(_untag, text)] if _TAGS.search(text) else []
     if depth:
-        for payload in _decodings(plain):
+        for payload in [*smuggled, *_decodings(plain)]:
             inner = scan(payload, depth=depth - 1)
             if inner.score >= 0.5:
                 for family in (*inner.families, "encoded"):
