@@ -201,7 +201,8 @@ class Settings(BaseSettings):
     client_api_key: SecretStr | None = Field(
         None,
         description="Key the CLI sends when it hands work to a running server that has API "
-        "keys on (e.g. `railyard ingest run` while the server owns the index).",
+        "keys on (e.g. `railyard ingest run` while the server owns the index); an admin key "
+        "(`railyard keys add --admin`).",
     )
     rate_limit_rpm: int | None = Field(
         None, ge=1, description="Requests per minute per API key (per client address without "
