@@ -84,6 +84,8 @@ def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: 
         "retrieval_extractive": "never",
         # Repeated test questions must reach the model; the cache has its own gateway.
         "cache_enabled": "false",
+        # What `POST /v1/admin/ingest` may index: the knowledge base and the incoming folder.
+        "ingest_roots": f'["{corpus}", "{run_dir / "incoming"}"]',
     }
     return railyard_serve(name, run_dir / "logs", **(defaults | settings))
 
@@ -101,8 +103,6 @@ def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
         models_dir=str(MODELS_DIR),
         local_port=str(local_port),
         rails_enabled="false",
-        # What `POST /v1/admin/ingest` may index: the knowledge base and an incoming folder.
-        ingest_roots=f'["{knowledge_base}", "{run_dir / "incoming"}"]',
     )
     server.local_port = local_port
     server.data_dir = run_dir / "gateway"

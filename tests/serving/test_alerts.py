@@ -76,11 +76,13 @@ def test_an_error_spike_alerts_once(alert_gateway):
     assert len([a for a in Receiver.received if a["kind"] == "error_rate"]) == 1
 
 
-def test_an_ingestion_run_that_skips_a_document_alerts(alert_gateway, tmp_path):
-    (tmp_path / "empty.md").write_text("")
-    (tmp_path / "ok.md").write_text("# Parking\n\nVisitor parking is on level two.\n")
+def test_an_ingestion_run_that_skips_a_document_alerts(alert_gateway, run_dir):
+    folder = run_dir / "incoming" / "alerts"  # under the gateway's ingest roots
+    folder.mkdir(parents=True)
+    (folder / "empty.md").write_text("")
+    (folder / "ok.md").write_text("# Parking\n\nVisitor parking is on level two.\n")
     response = httpx.post(
-        alert_gateway.url + "/v1/admin/ingest", json={"paths": [str(tmp_path)]}, timeout=120
+        alert_gateway.url + "/v1/admin/ingest", json={"paths": [str(folder)]}, timeout=120
     )
     response.raise_for_status()
     alert = wait_for("ingest_failed")

@@ -71,11 +71,11 @@ def test_a_cached_answer_streams(cache_gateway, cache_client):
     assert chunks[-1].model_extra["railyard"]["route"] == "cache"
 
 
-def test_reingestion_invalidates_the_cache(cache_gateway, cache_client, tmp_path):
+def test_reingestion_invalidates_the_cache(cache_gateway, cache_client, run_dir):
     ask(cache_client, QUESTION)
     assert ask(cache_client, PARAPHRASE)[2]["route"] == "cache"
-    extra = tmp_path / "extra"
-    extra.mkdir()
+    extra = run_dir / "incoming" / "cache-extra"  # under the gateway's ingest roots
+    extra.mkdir(parents=True)
     (extra / "parking.md").write_text("# Parking\n\nVisitor parking is on level two.\n")
     response = httpx.post(
         cache_gateway.url + "/v1/admin/ingest", json={"paths": [str(extra)]}, timeout=120
