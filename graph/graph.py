@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Overwrite
 
 from graph.context import Context
 from graph.nodes.cached import cached
@@ -98,27 +99,36 @@ def compile_graph(
 
 @dataclass
 class RequestGraph:
-    """The compiled graph bound to its parts; what the endpoint runs per request."""
+    """The compiled graph bound to its parts; what the endpoint runs per request. A turn of a
+    thread the client names is checkpointed (`compiled`), once, when it ends (durability
+    "exit": the client's raw input, before the rails masked it, is never saved); any other
+    request runs `stateless`, leaving nothing behind."""
 
     compiled: CompiledStateGraph
     context: Context
+    stateless: CompiledStateGraph | None = None
 
-    def _config(self, state: InputState, thread_id: str | None) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id or state["trace_id"]}}
+    def _graph(self, thread_id: str | None) -> tuple[CompiledStateGraph, dict[str, Any] | None]:
+        if thread_id is None and self.stateless is not None:
+            return self.stateless, None
+        return self.compiled, {"configurable": {"thread_id": thread_id or "default"}}
 
     async def run(self, state: InputState, *, thread_id: str | None = None) -> State:
-        config = self._config(state, thread_id)
-        return await self.compiled.ainvoke(_fresh(state), config, context=self.context)
+        compiled, config = self._graph(thread_id)
+        return await compiled.ainvoke(
+            _fresh(state), config, context=self.context, durability="exit"
+        )
 
     async def stream(
         self, state: InputState, *, thread_id: str | None = None
     ) -> AsyncIterator[tuple[str, Any]]:
         """Yield ("delta", text) as text arrives, then ("final", state)."""
-        config = self._config(state, thread_id)
+        compiled, config = self._graph(thread_id)
         final: Any = None
-        async for mode, chunk in self.compiled.astream(
-            _fresh(state), config, context=self.context, stream_mode=["custom", "values"]
-        ):
+        async for mode, chunk in compiled.astream(
+            _fresh(state), config, context=self.context, stream_mode=["custom", "values"],
+            durability="exit",
+        ):  # fmt: skip
             if mode == "custom" and "delta" in chunk:
                 yield "delta", chunk["delta"]
             elif mode == "values":
@@ -132,16 +142,16 @@ def _fresh(state: InputState) -> dict[str, Any]:
         **state,
         "rails": [], "retrieval_rails": [], "blocked": None, "refusal": "", "pii_values": {},
         "output_checked": False, "answer_mode": "generated", "passages": [], "cache": {},
-        "cited": [], "escalate": "",
+        "cited": [], "escalate": "", "spans": Overwrite([]),
     }  # fmt: skip
 
 
 def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> RequestGraph:
-    compiled = compile_graph(
-        checkpointer,
-        with_retrieval=context.retriever is not None,
-        with_rails=context.rails is not None,
-        with_cache=context.cache is not None,
-        with_select=context.retrieval.answer == "select",
-    )
-    return RequestGraph(compiled, context)
+    shape = {
+        "with_retrieval": context.retriever is not None,
+        "with_rails": context.rails is not None,
+        "with_cache": context.cache is not None,
+        "with_select": context.retrieval.answer == "select",
+    }
+    stateless = compile_graph(None, **shape) if checkpointer is not None else None
+    return RequestGraph(compile_graph(checkpointer, **shape), context, stateless)

@@ -13,6 +13,9 @@ from graph.protocols import RailsVerdicts
 # break; text without either is released in pieces of at most MAX_UNIT characters, cut at a space.
 UNIT_END = re.compile(r"[.!?][\"')\]]*\s+|\n+")
 MAX_UNIT = 200
+WINDOW = 600
+"""How much of the released text each check sees before its unit: a leak cut across units (a
+key split by a line break, a system prompt copied a line at a time) is checked whole."""
 SOFT_ACTIONS = {"check_groundedness"}
 """Actions whose block means "not supported", not "harmful": what was already sent stays."""
 
@@ -20,7 +23,7 @@ SOFT_ACTIONS = {"check_groundedness"}
 class HoldBack:
     def __init__(
         self,
-        check: Callable[[str], Awaitable[RailsVerdicts]],
+        check: Callable[[str, str], Awaitable[RailsVerdicts]],
         write: Callable[[str], None],
         restore: Callable[[str], str] = lambda text: text,
     ) -> None:
@@ -30,6 +33,8 @@ class HoldBack:
         self.pending = ""
         self.sent = ""
         """Text released to the client (placeholders restored)."""
+        self.checked = ""
+        """The end of the released text as the rails saw it (placeholders in place)."""
         self.verdicts: list[dict[str, Any]] = []
         self.blocked: dict[str, Any] | None = None
         self.refusal: str | None = None
@@ -62,12 +67,13 @@ class HoldBack:
         return unit
 
     async def _release(self, unit: str) -> bool:
-        result = await self.check(unit.strip())
+        result = await self.check(unit.strip(), self.checked[-WINDOW:])
         self.verdicts += result.verdicts
         if result.blocked:
             self.blocked, self.refusal = result.blocked, result.refusal
             return False
         text = unit if result.text == unit.strip() else result.text + unit[len(unit.rstrip()) :]
+        self.checked = (self.checked + text)[-WINDOW:]
         text = self.restore(text)
         self.write(text)
         self.sent += text

@@ -138,15 +138,20 @@ class CacheLookup(Protocol):
     """The stored answer (answer, answer_mode, citations, passages, question) when it serves."""
     similarity: float | None
     result: str
-    """hit | miss | guard_numbers | guard_negation"""
+    """hit | miss | guard_numbers | guard_negation | guard_direction | guard_names"""
 
 
 class AnswerCache(Protocol):
-    """Answers of earlier questions found again for paraphrases (the semantic cache)."""
+    """Answers of earlier questions found again for paraphrases (the semantic cache). `scope`
+    is what makes every stored answer stale when it changes (index and prompt versions);
+    `partition` who may share an answer (the project, and the request parameters that change
+    the text)."""
 
-    def lookup(self, question: str, scope: str) -> CacheLookup: ...
+    def lookup(self, question: str, scope: str, partition: str = "") -> CacheLookup: ...
 
-    def store(self, question: str, scope: str, answer: dict[str, Any]) -> None: ...
+    def store(
+        self, question: str, scope: str, answer: dict[str, Any], partition: str = ""
+    ) -> None: ...
 
 
 class RailsVerdicts(Protocol):
@@ -172,9 +177,24 @@ class Rails(Protocol):
         self, text: str, pii_values: dict[str, str] | None = None
     ) -> RailsVerdicts: ...
 
+    async def check_context(self, texts: list[str]) -> RailsVerdicts:
+        """The injection rail over the conversation's other messages (blocked when one holds
+        an instruction to the assistant)."""
+        ...
+
     async def check_output(
-        self, text: str, *, question: str, passages: list[str], system_prompt: str
-    ) -> RailsVerdicts: ...
+        self,
+        text: str,
+        *,
+        question: str,
+        passages: list[str],
+        system_prompt: str,
+        preceding: str = "",
+    ) -> RailsVerdicts:
+        """Check `text`; `preceding` is the end of what was already released before it, so
+        a leak split across the boundary (a key cut by a line break, a copied prompt one line
+        at a time) is seen whole."""
+        ...
 
     def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]: ...
 

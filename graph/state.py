@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
+
+from langgraph.channels import UntrackedValue
 
 
 class Params(TypedDict, total=False):
@@ -33,7 +35,9 @@ class InputState(TypedDict):
     params: Params
     """Sampling parameters for generation."""
     trace_id: str
-    """Id of this request's trace; also the checkpoint thread unless the client names one."""
+    """Id of this request's trace. Only a turn of a thread the client names is checkpointed."""
+    project: NotRequired[str]
+    """The caller's project (its API key's): cached answers are shared within it only."""
 
 
 class State(InputState, total=False):
@@ -70,8 +74,9 @@ class State(InputState, total=False):
     """What the policy answers instead of a blocked request or answer."""
     output_checked: bool
     """True when the output rails already checked the answer as it streamed."""
-    pii_values: dict[str, str]
-    """Placeholders in the masked conversation -> the user's own values."""
+    pii_values: Annotated[dict[str, str], UntrackedValue(dict, guard=False)]
+    """Placeholders in the masked conversation -> the user's own values. Never checkpointed:
+    a thread's saved state holds placeholders, not the map back to the values."""
     cache: dict[str, Any]
     """The cache lookup: {result: hit|miss|guard_*|skipped, similarity, scope}; the stored
     answer under `entry` on a hit."""

@@ -20,6 +20,8 @@ class IngestConfig:
     """Largest chunk, in embedder tokens (MiniLM reads at most 256)."""
     chunk_overlap: int = 40
     """Tokens' worth of trailing paragraphs/sentences repeated at the start of the next chunk."""
+    max_file_bytes: int = 50 * 2**20
+    """Larger files are skipped and reported, not read."""
 
     def fingerprint(self, embedding_model: str) -> str:
         """What a document's chunks depend on besides its content: when this changes, every
@@ -34,3 +36,8 @@ class IngestConfig:
     @property
     def manifest_path(self) -> Path:
         return self.data_dir / "manifest.sqlite"
+
+    @property
+    def lock_path(self) -> Path:
+        """Held for a whole run: one ingestion at a time per data dir, across processes."""
+        return self.data_dir / "ingest.lock"

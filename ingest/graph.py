@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from ingest.nodes.load import load
 from ingest.state import IngestState, InputState
 from ingest.store import MilvusStore
 
+log = logging.getLogger("railyard.ingest")
+
 
 def compile_graph() -> CompiledStateGraph:
     builder = StateGraph(IngestState, input_schema=InputState, context_schema=IngestContext)
@@ -33,6 +39,23 @@ def compile_graph() -> CompiledStateGraph:
     builder.add_edge("embed", "index")
     builder.add_edge("index", END)
     return builder.compile(name="railyard-ingest")
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """One ingestion run at a time on an index, across processes (the gateway's watcher, a cron
+    scheduler, `railyard ingest`): two runs would delete each other's pending rows and could
+    give out the same index version. The lock is the kernel's, released if the holder dies."""
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another ingestion run holds %s; waiting for it", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Ingestor:
@@ -53,17 +76,19 @@ class Ingestor:
     def run(self, paths: list[str | Path], progress: Progress = no_progress) -> dict:
         context = replace(self.context(), progress=progress)
         roots = [str(Path(p).resolve()) for p in paths]
-        pipeline = self.config.fingerprint(self.embedder.name)
-        previous = self.manifest.meta("pipeline")
-        state = self.graph.invoke(
-            InputState(
-                roots=roots,
-                run_id=uuid.uuid4().hex,
-                pipeline=pipeline,
-                reprocess=previous is not None and previous != pipeline,
-            ),
-            context=context,
-        )
+        with exclusive(self.config.lock_path):
+            # Read under the lock: a run that waited sees what the other one wrote.
+            pipeline = self.config.fingerprint(self.embedder.name)
+            previous = self.manifest.meta("pipeline")
+            state = self.graph.invoke(
+                InputState(
+                    roots=roots,
+                    run_id=uuid.uuid4().hex,
+                    pipeline=pipeline,
+                    reprocess=previous is not None and previous != pipeline,
+                ),
+                context=context,
+            )
         return state["summary"]
 
     def context(self) -> IngestContext:

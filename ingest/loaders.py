@@ -15,6 +15,20 @@ from ingest.errors import DocumentError
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html",
             ".htm": "html", ".pdf": "pdf"}  # fmt: skip
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
+MAX_FRONT_MATTER = 64 * 1024
+"""Front matter longer than this is treated as body text, not parsed."""
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a few lines of `&a [*a, *a, ...]` expand to gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases are not allowed in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 def file_hash(path: Path) -> str:
@@ -26,7 +40,10 @@ def load(file: SourceFile) -> Document:
     if kind == "pdf":
         text, title, metadata = _pdf(file), "", {}
     else:
-        raw = file.path.read_bytes()
+        try:
+            raw = file.path.read_bytes()
+        except OSError as e:
+            raise DocumentError(file.source, f"could not be read ({e.strerror})") from e
         if b"\x00" in raw[:8192]:
             raise DocumentError(file.source, "binary file, not text")
         try:
@@ -50,10 +67,10 @@ def load(file: SourceFile) -> Document:
 
 def _front_matter(text: str) -> tuple[str, dict]:
     match = FRONT_MATTER.match(text)
-    if not match:
+    if not match or len(match.group(1)) > MAX_FRONT_MATTER:
         return text, {}
     try:
-        metadata = yaml.safe_load(match.group(1))
+        metadata = yaml.load(match.group(1), Loader=_FrontMatterLoader)
     except yaml.YAMLError:
         metadata = None
     return text[match.end() :], metadata if isinstance(metadata, dict) else {}
@@ -110,10 +127,11 @@ def _html(text: str) -> tuple[str, str]:
 
 def _pdf(file: SourceFile) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(file.path)
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, OSError) as e:
-        raise DocumentError(file.source, f"corrupt PDF ({e})") from e
+    except Exception as e:
+        # Any failure of a hostile or broken PDF (pypdf's LimitReachedError on a decompression
+        # bomb, a recursion in its object tree, ...) skips that file, never the run.
+        raise DocumentError(file.source, f"unreadable PDF ({type(e).__name__}: {e})") from e

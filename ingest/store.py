@@ -7,7 +7,10 @@ process; rows written after load are searched unindexed until flush + release + 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
@@ -17,6 +20,8 @@ from ingest.documents import EmbeddedChunk
 
 ANALYZER = {"tokenizer": "standard", "filter": ["lowercase"]}
 OUTPUT_FIELDS = ["source", "heading", "position", "text"]
+TIMEOUT_S = 10.0
+"""The longest a read waits on Milvus, retries included (pymilvus retries for minutes)."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +34,46 @@ class Hit:
     score: float | None
 
 
+class _Gate:
+    """Many searches at once, or one reload of the collection: a search waits out the moment
+    between release and load (it would fail: "collection not loaded") instead of failing."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._searches = 0
+        self._reloading = False
+
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reloading)
+            self._searches += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._searches -= 1
+                self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def reloading(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reloading)
+            self._reloading = True  # new searches wait from here
+            self._changed.wait_for(lambda: self._searches == 0)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._reloading = False
+                self._changed.notify_all()
+
+
 class MilvusStore:
     def __init__(self, uri: str, collection: str, dim: int) -> None:
         self.uri, self.collection, self.dim = uri, collection, dim
         self.client = MilvusClient(uri)
+        self._gate = _Gate()
         self._ensure_collection()
 
     def close(self) -> None:
@@ -87,33 +128,45 @@ class MilvusStore:
             self.client.delete(self.collection, ids=ids[start : start + batch])
 
     def refresh(self) -> None:
-        """Make written rows indexed for search: flush, release, load."""
+        """Make written rows indexed for search: flush, release, load. Searches in this process
+        wait for the reload (a second or so) rather than fail during it."""
         self.client.flush(self.collection)
-        self.client.release_collection(self.collection)
-        self.load()
+        with self._gate.reloading():
+            self.client.release_collection(self.collection)
+            self.load()
 
     def count(self) -> int:
-        result = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+        with self._gate.searching():
+            result = self.client.query(
+                self.collection, filter="", output_fields=["count(*)"], timeout=TIMEOUT_S
+            )
         return int(result[0]["count(*)"])
 
     def dense_search(self, vector: list[float], limit: int) -> list[Hit]:
-        result = self.client.search(
-            self.collection, data=[vector], anns_field="dense", limit=limit,
-            output_fields=OUTPUT_FIELDS, search_params={"metric_type": "IP"},
-        )  # fmt: skip
+        with self._gate.searching():
+            result = self.client.search(
+                self.collection, data=[vector], anns_field="dense", limit=limit,
+                output_fields=OUTPUT_FIELDS, search_params={"metric_type": "IP"},
+                timeout=TIMEOUT_S,
+            )  # fmt: skip
         return [_hit(r) for r in result[0]]
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
-        rows = self.client.get(self.collection, ids=ids, output_fields=["dense"])
+        with self._gate.searching():
+            rows = self.client.get(
+                self.collection, ids=ids, output_fields=["dense"], timeout=TIMEOUT_S
+            )
         return {row["id"]: list(row["dense"]) for row in rows}
 
     def text_search(self, query: str, limit: int) -> list[Hit]:
-        result = self.client.search(
-            self.collection, data=[query], anns_field="sparse", limit=limit,
-            output_fields=OUTPUT_FIELDS, search_params={"metric_type": "BM25"},
-        )  # fmt: skip
+        with self._gate.searching():
+            result = self.client.search(
+                self.collection, data=[query], anns_field="sparse", limit=limit,
+                output_fields=OUTPUT_FIELDS, search_params={"metric_type": "BM25"},
+                timeout=TIMEOUT_S,
+            )  # fmt: skip
         return [_hit(r) for r in result[0]]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rails.errors import RailsConfigError
+from rails.injection.detector import scan
 from rails.loader import load_config, policy_files
 from rails.pii.detector import DEFAULT_ENTITIES, Masker
 from rails.retrieval.scan import neutralise
@@ -114,10 +115,37 @@ class RailsEngine:
         question: str = "",
         passages: list[str] | None = None,
         system_prompt: str = "",
+        preceding: str = "",
     ) -> RailsResult:
-        context = {"question": question, "passages": passages or [], "system_prompt": system_prompt}
+        context = {
+            "question": question, "passages": passages or [], "system_prompt": system_prompt,
+            "preceding": preceding,
+        }  # fmt: skip
         messages = [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
         return await self._run("output", messages, context, text)
+
+    async def check_context(self, texts: list[str]) -> RailsResult:
+        """The injection rail over the conversation's other messages (the client's system
+        prompt, earlier turns, assistant turns a client can write): an instruction planted there
+        reaches the model as surely as one in the question. Same detector and threshold as the
+        `check injection` flow; blocks with its refusal."""
+        await self.reload_if_changed()
+        threshold = float(self.policy.get("injection", {}).get("threshold", 0.7))
+        result = RailsResult(text="")
+        for text in texts:
+            start = time.perf_counter()
+            finding = await asyncio.to_thread(scan, text)
+            if finding.score >= threshold:
+                reason = f"prompt injection in an earlier message ({', '.join(finding.families)})"
+                result.blocked = _verdict(
+                    "check injection", "input", "block", finding.score,
+                    (time.perf_counter() - start) * 1000, reason,
+                ) | {"action": "check_injection"}  # fmt: skip
+                result.verdicts.append(result.blocked)
+                messages = self._rails.config.bot_messages.get("refuse injection") or []
+                result.refusal = messages[0] if messages else "I'm sorry, but I can't help."
+                break
+        return result
 
     def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]:
         """Neutralise retrieved chunks; one verdict per chunk that had to be changed."""
@@ -159,8 +187,11 @@ class RailsEngine:
         return self.policy.get("groundedness", {}).get("on_fail", "refuse")
 
     def restore_pii(self, text: str, values: dict[str, str] | None) -> str:
-        """Put the user's own values back where the input rail left placeholders."""
-        return Masker(values).restore(text) if values else text
+        """Put the user's own values back where the input rail left placeholders, unless the
+        policy keeps them out of answers (config.yml `pii.restore_in_answer: false`)."""
+        if not values or not self.policy.get("pii", {}).get("restore_in_answer", True):
+            return text
+        return Masker(values).restore(text)
 
     def mask_pii(self, text: str, values: dict[str, str]) -> tuple[str, dict[str, str]]:
         """Mask with the policy's entities and the placeholders already given out."""

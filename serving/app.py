@@ -17,6 +17,7 @@ from serving.access import KeyStore, RateLimiter
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.service import ChatService
+from serving.chat.threads import ThreadRetention
 from serving.errors import APIError, ConfigError, error_body
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit, LoopbackHosts
@@ -57,7 +58,11 @@ def create_app(settings: Settings) -> FastAPI:
         checkpoints = str(settings.data_dir / "checkpoints.sqlite")
         async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
             observer = Observer(traces, metrics, alerts)
-            app.state.chat = ChatService(graph.build(parts.context(), saver), settings, observer)
+            threads = ThreadRetention(checkpoints, saver, settings.thread_retention_days)
+            await threads.prune()
+            app.state.chat = ChatService(
+                graph.build(parts.context(), saver), settings, observer, threads
+            )
             try:
                 yield
             finally:

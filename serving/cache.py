@@ -2,10 +2,13 @@
 again for a paraphrase at or above a cosine threshold.
 
 - Scope: an entry only serves requests with the same scope (index version, prompt version and
-  content hash, client system prompt), so re-ingestion or a prompt change invalidates it.
+  content hash), so re-ingestion or a prompt change invalidates it; and within the same
+  partition (the project, and the request parameters that change the text), so one tenant's
+  answer, or one planted with an odd `stop`, never serves another.
 - Guards against false hits between near-identical questions: the two questions must carry the
   same numbers ("10 days" vs "15 days"), the same negations ("can I" vs "can't I", "paid" vs
-  "unpaid") and the same direction words ("biggest" vs "smallest", "before" vs "after").
+  "unpaid"), the same direction words ("biggest" vs "smallest", "before" vs "after") and the
+  same names ("Is Alice on leave?" vs "Is Bob on leave?": a personal answer is not shared).
 - Bounded: least recently used entries go first; entries expire after a TTL.
 """
 
@@ -37,8 +40,21 @@ POLAR = {
     "oldest", "newest", "before", "after", "above", "below", "over", "under", "increase",
     "decrease", "first", "last", "start", "end", "allowed", "prohibited", "required", "optional",
 }  # fmt: skip
+# English words that open a question or request: a capitalised first word among them is not a
+# name.
+SENTENCE_STARTS = {
+    "what", "what's", "whats", "how", "how's", "when", "where", "who", "whom", "whose", "why",
+    "which", "can", "could", "do", "does", "did", "is", "are", "was", "were", "should", "shall",
+    "may", "might", "must", "will", "would", "have", "has", "had", "am", "i", "i'm", "my", "we",
+    "our", "the", "a", "an", "if", "please", "tell", "explain", "describe", "list", "give",
+    "show", "in", "on", "for", "to", "at", "after", "before", "during", "as", "any", "there",
+    "it", "this", "that", "these", "those", "so", "and", "but", "or", "hi", "hello",
+    "hey", "thanks", "according", "under", "about", "with", "without", "from", "by",
+}  # fmt: skip
 NEGATING_PREFIXES = ("un", "non", "non-", "dis", "in", "im", "ir", "il")
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,:]\d+)*")
+NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w'-]*")
+"""A capitalised word that does not start a sentence: a name, a product, an acronym."""
 
 
 def words_of(question: str) -> list[str]:
@@ -51,6 +67,17 @@ def signature(question: str) -> tuple[Counter, int, Counter]:
     numbers = Counter(w for w in words if w[0].isdigit() or w in NUMBER_WORDS)
     negations = sum(w in NEGATIONS or w.endswith("n't") for w in words)
     return numbers, negations, Counter(w for w in words if w in POLAR)
+
+
+def names_in(question: str) -> set[str]:
+    """The names a question mentions: capitalised words past a sentence's first, and a first
+    word that is not one a sentence commonly starts with ("Alice asks: ...")."""
+    text = question.strip()
+    names = {n.lower() for n in NAME.findall(text)}
+    first = WORD.match(text.lower())
+    if first and text[:1].isupper() and first.group() not in SENTENCE_STARTS:
+        names.add(first.group())
+    return names - {"i", "i'm", "i've", "i'd"}
 
 
 def negated_by_prefix(a: set[str], b: set[str]) -> bool:
@@ -68,10 +95,13 @@ class Lookup:
     similarity: float | None = None
     """Cosine to the nearest stored question in scope, if any."""
     result: str = "miss"
-    """hit | miss | guard_numbers | guard_negation | guard_direction"""
+    """hit | miss | guard_numbers | guard_negation | guard_direction | guard_names"""
 
 
-PUBLIC = ("answer", "answer_mode", "citations", "passages", "prompt_version", "question")
+PUBLIC = (
+    "answer", "answer_mode", "citations", "passages", "prompt_version", "question",
+    "completion_tokens",
+)  # fmt: skip
 
 
 class SemanticCache:
@@ -93,24 +123,31 @@ class SemanticCache:
         self._scope: str | None = None
         self._entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
         """By question, least recently used first."""
-        self._rows: tuple[list[str], np.ndarray] | None = None
-        """The questions and their vectors as one matrix; rebuilt after a change."""
+        self._rows: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        """The questions, their vectors as one matrix and their partitions; rebuilt after a
+        change."""
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def lookup(self, question: str, scope: str) -> Lookup:
+    def lookup(self, question: str, scope: str, partition: str = "") -> Lookup:
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
         with self._lock:
             if scope != self._scope or not self._entries:
                 return Lookup(None)
             if self._rows is None:
-                questions = list(self._entries)
-                self._rows = questions, np.stack([self._entries[q]["vector"] for q in questions])
-            questions, matrix = self._rows
-            similarities = matrix @ vector
+                keys = list(self._entries)
+                self._rows = (
+                    keys,
+                    np.stack([self._entries[k]["vector"] for k in keys]),
+                    np.array([self._entries[k]["partition"] for k in keys], dtype=object),
+                )
+            questions, matrix, partitions = self._rows
+            similarities = np.where(partitions == partition, matrix @ vector, -np.inf)
             best = int(np.argmax(similarities))
+            if similarities[best] == -np.inf:
+                return Lookup(None)
             similarity, key = float(similarities[best]), questions[best]
             entry = self._entries[key]
             if similarity < self.threshold:
@@ -126,22 +163,26 @@ class SemanticCache:
                 return Lookup(None, similarity, "guard_negation")
             if polar != entry["polar"]:
                 return Lookup(None, similarity, "guard_direction")
+            if names_in(question) != entry["names"]:
+                return Lookup(None, similarity, "guard_names")
             self._entries.move_to_end(key)
-            return Lookup({k: entry[k] for k in PUBLIC}, similarity, "hit")
+            return Lookup({k: entry.get(k) for k in PUBLIC}, similarity, "hit")
 
-    def store(self, question: str, scope: str, answer: dict[str, Any]) -> None:
-        """Remember `answer` (answer, answer_mode, citations, passages, prompt_version)."""
+    def store(self, question: str, scope: str, answer: dict[str, Any], partition: str = "") -> None:
+        """Remember `answer` (answer, answer_mode, citations, passages, prompt_version,
+        completion_tokens) for `partition`."""
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
         numbers, negations, polar = signature(question)
+        key = f"{partition}\n{question}"
         with self._lock:
             if scope != self._scope:
                 self._scope, self._entries, self._rows = scope, OrderedDict(), None
-            if question in self._entries:
+            if key in self._entries:
                 return
-            self._entries[question] = {
+            self._entries[key] = {
                 **answer, "question": question, "vector": vector, "numbers": numbers,
                 "negations": negations, "polar": polar, "words": set(words_of(question)),
-                "stored_at": time.time(),
+                "names": names_in(question), "partition": partition, "stored_at": time.time(),
             }  # fmt: skip
             self._rows = None
             while len(self._entries) > self.max_entries:

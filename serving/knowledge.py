@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ingest.configuration import IngestConfig
@@ -18,7 +19,11 @@ log = logging.getLogger("railyard.ingest")
 
 
 def ingest_config(settings: Settings) -> IngestConfig:
-    return IngestConfig(data_dir=settings.data_dir / "index", milvus_uri=settings.milvus_uri)
+    return IngestConfig(
+        data_dir=settings.data_dir / "index",
+        milvus_uri=settings.milvus_uri,
+        max_file_bytes=int(settings.ingest_max_file_mb * 2**20),
+    )
 
 
 class KnowledgeBase:
@@ -35,8 +40,13 @@ class KnowledgeBase:
         self._lock = asyncio.Lock()
         self.seeding = False
         self.last_summary: dict | None = None
+        # Readiness probes run on a thread of their own, one at a time: a store that hangs
+        # holds that one thread, never the event loop or the pool retrieval runs on.
+        self._probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-probe")
+        self._probe: asyncio.Future | None = None
 
     def close(self) -> None:
+        self._probes.shutdown(wait=False, cancel_futures=True)
         self.ingestor.close()
 
     async def warm_up(self) -> None:
@@ -75,6 +85,18 @@ class KnowledgeBase:
             log.exception("indexing the knowledge base failed")
         finally:
             self.seeding = False
+
+    async def check_ready(self, timeout_s: float = 2.0) -> bool:
+        """`ready()` off the event loop, answered within `timeout_s` (False past it); a probe
+        still running is awaited again rather than a second one started."""
+        if self.seeding:
+            return False
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().run_in_executor(self._probes, self.ready)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
+        except TimeoutError:
+            return False
 
     def ready(self) -> bool:
         if self.seeding:

@@ -198,6 +198,10 @@ class Settings(BaseSettings):
         "running server) may index; every path must lie under one once symlinks are resolved. "
         "Default: the knowledge base folders (RAILYARD_KNOWLEDGE_BASE).",
     )
+    ingest_max_file_mb: float = Field(
+        50, gt=0, description="Documents larger than this are skipped and reported by "
+        "ingestion, never read.",
+    )  # fmt: skip
     client_api_key: SecretStr | None = Field(
         None,
         description="Key the CLI sends when it hands work to a running server that has API "
@@ -205,12 +209,20 @@ class Settings(BaseSettings):
         "(`railyard keys add --admin`).",
     )
     rate_limit_rpm: int | None = Field(
-        None, ge=1, description="Requests per minute per API key (per client address without "
-        "keys); a key's own `rpm` overrides it. Unset: unlimited.",
+        300, ge=1, description="Requests per minute per API key (per client address without "
+        "keys), for chat and, counted apart, for the other /v1 endpoints; a key's own `rpm` "
+        "overrides it. There is no unlimited default: raise it for heavy callers.",
     )  # fmt: skip
     rate_limit_tpm: int | None = Field(
-        None, ge=1, description="Tokens per minute per API key (prompt estimate + max_tokens "
-        "reserved, then the real usage); a key's own `tpm` overrides it. Unset: unlimited.",
+        200_000, ge=1, description="Tokens per minute per API key (prompt estimate + max_tokens "
+        "reserved, then the real usage); a key's own `tpm` overrides it. Bounds what one "
+        "caller can spend on the fallback.",
+    )  # fmt: skip
+    trusted_proxies: list[str] = Field(
+        [], description="Addresses or networks (CIDR) of reverse proxies in front of the "
+        "gateway: from them, X-Forwarded-For names the client (for per-address rate limits and "
+        "logs; uvicorn's forwarded_allow_ips). Empty: the header is ignored and the connecting "
+        "address is the client.",
     )  # fmt: skip
     log_level: str = Field("info", description="Log level of the gateway.")
     cache_enabled: bool = Field(
@@ -237,6 +249,11 @@ class Settings(BaseSettings):
     trace_retention_days: float = Field(
         30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
     )
+    thread_retention_days: float = Field(
+        30, gt=0, description="Conversation threads (X-Railyard-Thread-Id; checkpoints in "
+        "DATA_DIR/checkpoints.sqlite) unused for this long are deleted. Requests without a "
+        "thread id are never checkpointed.",
+    )  # fmt: skip
 
     @field_validator("routing_mode")
     @classmethod

@@ -3,6 +3,8 @@ call); the output rails still check it when the graph is guarded."""
 
 from __future__ import annotations
 
+import hashlib
+
 from langgraph.runtime import Runtime
 
 from graph.context import Context
@@ -19,7 +21,9 @@ async def cached(state: State, runtime: Runtime[Context]) -> dict:
     unguarded = runtime.context.rails is None
     if unguarded:
         runtime.stream_writer({"delta": entry["answer"]})
-    span = timer.span(similarity=cache["similarity"], question=entry["question"][:200])
+    # The stored question is another asker's words: the trace names it by a digest only.
+    stored = hashlib.sha256(entry["question"].encode()).hexdigest()[:12]
+    span = timer.span(similarity=cache["similarity"], stored_question=stored)
     return {
         "generation": generation,
         "prompt_version": entry["prompt_version"],

@@ -11,6 +11,7 @@ import logging
 from langgraph.runtime import Runtime
 
 from graph.context import Context
+from graph.errors import PromptTooLong
 from graph.holdback import HoldBack
 from graph.nodes.retrieve import last_user_message
 from graph.protocols import ChatRequest, Generation, Usage, no_generation
@@ -38,6 +39,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     prefix = ""
     try:
         generation = await _run(context, request, guard, writer)
+    except PromptTooLong:
+        raise  # the client's to fix: no route is paid to absorb it
     except Exception as e:
         # The local stream broke (vLLM died mid-answer): the fallback answers instead, or, when
         # text already reached the client, continues it. A broken fallback's error stands.
@@ -136,10 +139,11 @@ def _guard(state: State, context: Context, write) -> HoldBack:
     ]
     question = last_user_message(state)
 
-    async def check(text: str):
+    async def check(text: str, preceding: str = ""):
         return await context.rails.check_output(
-            text, question=question, passages=passages, system_prompt=context.prompt.system
-        )
+            text, question=question, passages=passages, system_prompt=context.prompt.system,
+            preceding=preceding,
+        )  # fmt: skip
 
     def restore(text: str) -> str:
         return context.rails.restore_pii(text, values)

@@ -1,8 +1,11 @@
 """input_rails: the user's message through the input rails (injection, banned topics, PII
-masking). Runs beside retrieve; a blocked request goes to refuse, and only the masked
+masking), and every other message (the client's system prompt, earlier turns) through the
+injection rail. Runs beside retrieve; a blocked request goes to refuse, and only the masked
 conversation (every role, and the `user` field) goes on to a model."""
 
 from __future__ import annotations
+
+import asyncio
 
 from langgraph.runtime import Runtime
 
@@ -18,6 +21,12 @@ async def input_rails(state: State, runtime: Runtime[Context]) -> dict:
     last = max(i for i, m in enumerate(messages) if m["role"] == "user")
     result = await rails.check_input(messages[last]["content"])
     update: dict = {"rails": list(result.verdicts), "pii_values": dict(result.pii_values)}
+    others = [m["content"] for i, m in enumerate(messages) if i != last and m["content"]]
+    if others and not result.blocked:
+        earlier = await rails.check_context(others)
+        update["rails"] += earlier.verdicts
+        if earlier.blocked:
+            result = earlier
     if result.blocked:
         update |= {"blocked": result.blocked, "refusal": result.refusal}
     else:
@@ -27,11 +36,13 @@ async def input_rails(state: State, runtime: Runtime[Context]) -> dict:
         # values) and the `user` field are masked with the same placeholders.
         values = dict(result.pii_values)
         for i, message in enumerate(messages):
-            if i != last:
-                message["content"], values = rails.mask_pii(message["content"], values)
+            if i != last:  # Presidio is CPU work: off the event loop
+                message["content"], values = await asyncio.to_thread(
+                    rails.mask_pii, message["content"], values
+                )
         params = dict(state["params"])
         if params.get("user"):
-            params["user"], values = rails.mask_pii(params["user"], values)
+            params["user"], values = await asyncio.to_thread(rails.mask_pii, params["user"], values)
         update |= {"messages": messages, "params": params, "pii_values": values}
     span = timer.span(
         blocked=(result.blocked or {}).get("name"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 
@@ -32,13 +33,32 @@ def cache_scope(state: State, context: Context) -> str | None:
     return f"index@{version}|{prompt.version_id}#{prompt.content_hash}"
 
 
+def cache_partition(state: State) -> str:
+    """Who may share a cached answer: the same project asking with the same parameters that
+    change the text (stop sequences, sampling). max_tokens is checked against the stored
+    answer's length instead, so a shorter limit never gets a longer answer."""
+    params = state["params"]
+    shared = {
+        "project": state.get("project", "default"), "stop": params.get("stop"),
+        "temperature": params.get("temperature"), "top_p": params.get("top_p"),
+    }  # fmt: skip
+    return json.dumps(shared, sort_keys=True)
+
+
 def _cache_lookup(state: State, context: Context) -> dict:
     scope = cache_scope(state, context)
     if scope is None:
         return {"result": "skipped"}
-    found = context.cache.lookup(last_user_message(state), scope)
-    cache = {"result": found.result, "similarity": found.similarity, "scope": scope}
-    return cache | ({"entry": found.hit} if found.hit is not None else {})
+    partition = cache_partition(state)
+    found = context.cache.lookup(last_user_message(state), scope, partition)
+    cache = {
+        "result": found.result, "similarity": found.similarity, "scope": scope,
+        "partition": partition,
+    }  # fmt: skip
+    hit = found.hit
+    if hit is not None and (hit.get("completion_tokens") or 0) > state["params"]["max_tokens"]:
+        return cache | {"result": "guard_length"}
+    return cache | ({"entry": hit} if hit is not None else {})
 
 
 async def retrieve(state: State, runtime: Runtime[Context]) -> dict:

@@ -15,17 +15,27 @@ from ingest.loaders import load as load_file
 from ingest.state import IngestState
 
 
-def _files(root: Path) -> list[Path]:
+def _files(root: Path) -> tuple[list[Path], list[dict]]:
+    """The files under `root` (hidden ones aside), and those refused: links that lead outside
+    it (a link to /etc/passwd must not put that file in the index)."""
     if root.is_file():
-        return [root]
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )  # fmt: skip
+        return [root], []
+    inside = root.resolve()
+    files, refused = [], []
+    for p in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in p.relative_to(root).parts) or not p.is_file():
+            continue
+        if not p.resolve().is_relative_to(inside):
+            source = p.relative_to(root).as_posix()
+            refused.append({"source": source, "reason": "a link to a file outside the folder"})
+            continue
+        files.append(p)
+    return files, refused
 
 
 def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
-    manifest, progress = runtime.context.manifest, runtime.context.progress
+    context = runtime.context
+    manifest, progress = context.manifest, context.progress
     changed, unchanged, failed, deleted, previous, ignored = [], [], [], [], {}, 0
     for root_arg in state["roots"]:
         root = Path(root_arg)
@@ -34,13 +44,28 @@ def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
         base = root if root.is_dir() else root.parent
         live = manifest.documents(str(base))
         seen: set[str] = set()
-        for path in _files(root):
+        files, refused = _files(root)
+        failed += refused
+        for path in files:
             if path.suffix.lower() not in SUFFIXES:
                 ignored += 1
                 continue
             source = path.relative_to(base).as_posix()
+            try:
+                size = path.stat().st_size
+                if size > context.config.max_file_bytes:
+                    seen.add(source)  # still there: its indexed version stays
+                    limit = context.config.max_file_bytes
+                    failed.append({"source": source, "reason": f"{size} bytes, over {limit}"})
+                    continue
+                file = SourceFile(str(base), path, source, file_hash(path))
+            except FileNotFoundError:
+                continue  # gone since the listing: it counts as deleted
+            except OSError as e:
+                seen.add(source)
+                failed.append({"source": source, "reason": f"could not be read ({e.strerror})"})
+                continue
             seen.add(source)
-            file = SourceFile(str(base), path, source, file_hash(path))
             record = live.get((str(base), source))
             if record and record.content_hash == file.content_hash and not state["reprocess"]:
                 unchanged.append(source)

@@ -141,6 +141,8 @@ def _bench_gateway(settings, args) -> int:
         f"per request ms {report['per_request']}; gateway peak RSS "
         f"{report['gateway_rss_peak_mib']} MiB; targets {report['targets']}"
     )
+    for failure in report["retried_pairs"]:
+        console.print(f"[yellow]a pair failed once and was retried: {failure}")
     if args.json:
         print(json.dumps(report))
     return 0

@@ -13,11 +13,16 @@ def register(commands) -> None:
         "what",
         nargs="?",
         default="all",
-        choices=["all", "retrieval", "rails", "groundedness", "garak"],
+        choices=["all", "retrieval", "rails", "groundedness", "garak", "bipia"],
         help="all (default): the QA file answered as `railyard serve` answers (its settings, "
         "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
         "retrieval: the search alone (dense, BM25, hybrid); groundedness: the groundedness "
-        "rail on HaluEval (--halueval) or on sentences of the corpus",
+        "rail on HaluEval (--halueval) or on sentences of the corpus; bipia: the "
+        "retrieved-content rail on BIPIA's attacked and clean email contexts (--bipia)",
+    )
+    evaluate.add_argument("--bipia", help="bipia: the BIPIA folder (email/, text_attack_*.json)")
+    evaluate.add_argument(
+        "--split", default="test", choices=["train", "test"], help="bipia: which half to score"
     )
     evaluate.add_argument(
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
@@ -47,6 +52,11 @@ def run_eval(settings, args) -> int:
 
     if args.what == "garak":
         return _garak(args)
+    if args.what == "bipia":
+        if not args.bipia:
+            print("railyard eval bipia: give --bipia, the BIPIA folder", file=sys.stderr)
+            return 2
+        return _bipia(settings, args)
     if args.what == "groundedness" and args.halueval:
         from lab.eval.rails import halueval
 
@@ -63,6 +73,26 @@ def run_eval(settings, args) -> int:
         report = _corpus_report(settings, args, Path(args.corpus))
         if report is None:
             return 0
+    Console(stderr=args.json).print(Pretty(report))
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _bipia(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    import yaml
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    from lab.eval.bipia import bipia
+
+    policy = yaml.safe_load((Path(settings.rails_dir) / "config.yml").read_text())
+    retrieval = policy.get("custom_data", {}).get("retrieval", {})
+    threshold = float(retrieval.get("injection_threshold", 0.6))
+    report = bipia(Path(args.bipia), args.split, threshold)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
         print(json.dumps(report))

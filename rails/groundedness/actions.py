@@ -3,6 +3,7 @@ retrieved chunks (see checker.py). Answers made without retrieved context are no
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nemoguardrails.actions import action
@@ -29,7 +30,9 @@ async def check_groundedness(
         threshold=float(settings.get("threshold", 0.6)),
         similarity=float(settings.get("similarity", 0.78)),
     )
-    result = checker.check(text or "", passages, context.get("question") or "")
+    result = await asyncio.to_thread(
+        checker.check, text or "", passages, context.get("question") or ""
+    )  # sentence matching and MiniLM: CPU, off the event loop
     if result.supported:
         return allow(result.score)
     first = result.unsupported[0]

@@ -3,6 +3,7 @@ verdict's metadata so the answer can have them restored); PII in the answer is r
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nemoguardrails.actions import action
@@ -22,11 +23,11 @@ async def mask_pii(
     entities = tuple(policy(config, "pii").get("entities", DEFAULT_ENTITIES))
     if source == "input":
         masker = Masker((context or {}).get("pii_values"))
-        masked = masker.mask(text or "", entities)
+        masked = await asyncio.to_thread(masker.mask, text or "", entities)  # Presidio: CPU
         if masked == text:
             return allow(None)
         return transform(source, masked, "PII masked", values=masker.values)
-    redacted, found = redact(text or "", entities)
+    redacted, found = await asyncio.to_thread(redact, text or "", entities)
     if not found:
         return allow(None)
     kinds = sorted({e.kind for e in found})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +15,10 @@ from functools import cache
 _SKIP_PLUGINS = {"Base64HighEntropyString", "HexHighEntropyString"}
 _TOKEN = re.compile(r"(?<![\w/.-])[A-Za-z0-9_+\-]{24,}={0,2}(?![\w/-]|\.\w)")
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+# A PEM body without its BEGIN line: three or more full lines of base64 (64 characters each).
+_PEM_BODY = re.compile(r"(?:^[A-Za-z0-9+/]{60,76}[ \t]*\n){2,}[A-Za-z0-9+/=]{4,76}[ \t]*$", re.M)
+# A line break inside a run of token characters: "AKIAIOSF\nODNN7EXAMPLE" read as one token.
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9+/=_\-])[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/=_\-])")
 # `password: hunter2!x` in free text; detect-secrets' keyword plugin wants code-like quoting.
 _ASSIGNED = re.compile(
     r"(?i)\b(password|passwd|pwd|passphrase|secret|api[_ -]?key|access[_ -]?key|auth[_ -]?token|"
@@ -56,7 +61,26 @@ def _random_token(value: str) -> bool:
     return _entropy(value) >= 3.8 and digits >= 2 and (switches >= 5 or digits >= 6)
 
 
+def visible(text: str) -> str:
+    """The text without format characters (zero-width spaces, joiners, bidi controls): what a
+    reader sees, and what a secret interleaved with U+200B really is."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def find(text: str) -> list[Secret]:
+    """Secrets in `text`, also when disguised: format characters interleaved, or a line break
+    inside the token (each reading of the text is searched)."""
+    found: dict[str, Secret] = {}
+    shown = visible(text)
+    for reading in dict.fromkeys([text, shown, _WRAPPED.sub("", shown)]):
+        for secret in _find(reading):
+            found.setdefault(secret.value, secret)
+    if body := _PEM_BODY.search(shown):
+        found.setdefault(body.group(), Secret("Private Key", body.group()))
+    return list(found.values())
+
+
+def _find(text: str) -> list[Secret]:
     from detect_secrets.settings import default_settings
 
     found: dict[str, Secret] = {}
@@ -80,6 +104,11 @@ def find(text: str) -> list[Secret]:
 
 def redact(text: str) -> tuple[str, list[Secret]]:
     found = find(text)
+    # A disguised secret: redact the text as it reads (format characters dropped, then a
+    # token's line breaks joined).
+    for reading in (visible, lambda t: _WRAPPED.sub("", t)):
+        if any(s.value not in text for s in found):
+            text = reading(text)
     for secret in sorted(found, key=lambda s: -len(s.value)):
         text = text.replace(secret.value, "[REDACTED SECRET]")
     return text, found

@@ -4,6 +4,7 @@ examples by MiniLM similarity."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nemoguardrails.actions import action
@@ -30,8 +31,9 @@ async def check_topic(text: str = "", config: Any = None, embed: Any = None, **k
     banned, allowed = settings.get("banned", []), settings.get("allowed", [])
     if not banned or embed is None or not text.strip():
         return allow(None)
-    examples = _examples(config, [*banned, *allowed], embed)
-    [query] = embed([text])
+    # MiniLM on CPU: off the event loop.
+    examples = await asyncio.to_thread(_examples, config, [*banned, *allowed], embed)
+    [query] = await asyncio.to_thread(embed, [text])
     best: dict[str, float] = {}
     for name, vector in examples:
         similarity = sum(a * b for a, b in zip(query, vector, strict=True))

@@ -1,6 +1,7 @@
-"""FastAPI dependencies: with API keys on, the admin, trace and feedback endpoints need a key,
-and the admin endpoints and API docs an admin key. Without keys the gateway listens on loopback
-only (or RAILYARD_ALLOW_UNAUTHENTICATED says otherwise), where every caller is the operator."""
+"""FastAPI dependencies: with API keys on, every /v1 endpoint needs a key, and the admin
+endpoints and API docs an admin key. Without keys the gateway listens on loopback only (or
+RAILYARD_ALLOW_UNAUTHENTICATED says otherwise), where every caller is the operator. Either way
+each caller's requests to the endpoints other than chat are rate limited, apart from its chat."""
 
 from __future__ import annotations
 
@@ -12,15 +13,33 @@ from serving.access.keys import Caller
 from serving.errors import Forbidden
 
 
+def identify(request: Request, authorization: str | None) -> Caller:
+    """The key's caller when API keys are on; otherwise the client address (for rate limits)."""
+    keys = request.app.state.keys
+    if keys is not None:
+        return keys.authenticate(authorization)
+    host = request.client.host if request.client else "unknown"
+    return Caller(key_id=f"addr:{host}", anonymous=True)
+
+
+def sees_all(request: Request, caller: Caller) -> bool:
+    """Whether the caller reads every project's traces, spend and feedback: admin keys, and the
+    operator of a gateway without keys. Other keys see their own project's only."""
+    return request.app.state.keys is None or caller.admin
+
+
 async def require_key(
     request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Caller | None:
-    keys = request.app.state.keys
-    return None if keys is None else keys.authenticate(authorization)
+) -> Caller:
+    caller = identify(request, authorization)
+    request.app.state.limiter.admit(f"{caller.key_id}:api", 0, caller.rpm, None)
+    return caller
 
 
-async def require_admin(caller: Annotated[Caller | None, Depends(require_key)]) -> Caller | None:
-    if caller is not None and not caller.admin:
+async def require_admin(
+    request: Request, caller: Annotated[Caller, Depends(require_key)]
+) -> Caller:
+    if not sees_all(request, caller):
         raise Forbidden(
             "This endpoint needs an admin key (`railyard keys add --project NAME --admin`)."
         )

@@ -58,6 +58,8 @@ class Caller:
     tpm: int | None = None
     admin: bool = False
     """May use the admin endpoints (ingestion) and the API docs."""
+    anonymous: bool = False
+    """No key (a gateway without keys): known by its address only."""
 
 
 def digest(key: str) -> str:

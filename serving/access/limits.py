@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from serving.errors import RateLimited
 
 WINDOW_S = 60.0
+MAX_CALLERS = 100_000
+"""Callers remembered at most: past it, those idle for a whole window are forgotten first."""
 
 
 @dataclass
@@ -27,7 +29,7 @@ class RateLimiter:
         self.rpm, self.tpm = rpm, tpm
         self.clock = clock
         self._lock = threading.Lock()
-        self._events: dict[str, deque[Ticket]] = defaultdict(deque)
+        self._events: OrderedDict[str, deque[Ticket]] = OrderedDict()
 
     def admit(
         self, caller: str, tokens: int, rpm: int | None = None, tpm: int | None = None
@@ -35,8 +37,14 @@ class RateLimiter:
         """Admit one request of about `tokens` tokens, or raise RateLimited with Retry-After."""
         rpm, tpm = rpm or self.rpm, tpm or self.tpm
         now = self.clock()
+        if rpm is None and tpm is None:
+            return Ticket(caller, now, tokens)  # unlimited: nothing to remember
         with self._lock:
-            events = self._events[caller]
+            events = self._events.get(caller)
+            if events is None:
+                events = self._events[caller] = deque()
+                self._forget_idle(now)
+            self._events.move_to_end(caller)
             while events and events[0].at <= now - WINDOW_S:
                 events.popleft()
             if rpm is not None and len(events) >= rpm:
@@ -63,6 +71,21 @@ class RateLimiter:
             ticket = Ticket(caller, now, tokens)
             events.append(ticket)
             return ticket
+
+    def _forget_idle(self, now: float) -> None:
+        """Keep the map bounded (one entry per client address is cheap to fill): drop callers
+        with nothing in the window, least recently seen first, then the least recent anyway."""
+        if len(self._events) <= MAX_CALLERS:
+            return
+        for caller in list(self._events)[: len(self._events) - MAX_CALLERS + MAX_CALLERS // 10]:
+            events = self._events[caller]
+            if not events or events[-1].at <= now - WINDOW_S:
+                del self._events[caller]
+        while len(self._events) > MAX_CALLERS:
+            self._events.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._events)
 
     def settle(self, ticket: Ticket, tokens: int) -> None:
         """Correct an admitted request to the tokens it really used."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Annotated
 
@@ -14,22 +15,15 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from serving.access import Caller
+from serving.access.dependency import identify
 from serving.access.limits import Ticket, estimate_tokens
 from serving.chat.protocol import ChatCompletionRequest, ChatCompletionResponse
 from serving.chat.service import ChatService, new_trace_id
-from serving.errors import APIError, RequestTimeout
+from serving.errors import APIError, RequestTimeout, error_body
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 TRACE_HEADER = "X-Railyard-Trace-Id"
-
-
-def caller_of(request: Request, authorization: str | None) -> Caller:
-    """The key's caller when API keys are on; otherwise the client address (for rate limits)."""
-    keys = request.app.state.keys
-    if keys is not None:
-        return keys.authenticate(authorization)
-    host = request.client.host if request.client else "unknown"
-    return Caller(key_id=f"addr:{host}")
 
 
 def admit(request: Request, caller: Caller, body: ChatCompletionRequest) -> Ticket:
@@ -55,7 +49,7 @@ async def create_chat_completion(
     x_railyard_thread_id: Annotated[str | None, Header()] = None,
 ):
     service: ChatService = request.app.state.chat
-    caller = caller_of(request, authorization)
+    caller = identify(request, authorization)
     ticket = admit(request, caller, body)
     limiter = request.app.state.limiter
     timeout_s = request.app.state.settings.request_timeout_s
@@ -93,6 +87,12 @@ async def create_chat_completion(
             yield {"data": json.dumps(_timeout(timeout_s).body())}
         except APIError as e:
             yield {"data": json.dumps(e.body())}
+        except Exception:
+            # Headers and text are already out: the client learns of the failure from an
+            # error event (as OpenAI's API sends one) instead of a stream that just stops.
+            log.exception("stream %s failed after its first chunk", trace_id)
+            await chunks.aclose()
+            yield {"data": json.dumps(error_body("Internal server error.", "server_error"))}
         yield {"data": "[DONE]"}
 
     # On SIGTERM, in-flight streams run to their end (up to the grace period) instead of being

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graph import RequestGraph
-from graph.errors import RetrievalUnavailable
+from graph.errors import PromptTooLong, RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
 from graph.state import InputState, Params
 from serving.access import Caller
@@ -25,20 +25,32 @@ from serving.chat.protocol import (
     UsageInfo,
     completion_id,
 )
+from serving.chat.threads import ThreadRetention
 from serving.errors import InvalidRequest, ModelNotFound, StoreUnavailable
 from serving.observability import Observer
 from serving.settings import Settings
 
 MODEL_NAME = "railyard"
+CHARS_PER_TOKEN = 8
+"""More characters per token than any ordinary text has (English averages about 4)."""
 
 
 class ChatService:
     def __init__(
-        self, graph: RequestGraph, settings: Settings, observer: Observer | None = None
+        self,
+        graph: RequestGraph,
+        settings: Settings,
+        observer: Observer | None = None,
+        threads: ThreadRetention | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings
         self.observer = observer
+        self.threads = threads
+
+    async def _thread_used(self, thread_id: str | None) -> None:
+        if thread_id is not None and self.threads is not None:
+            await self.threads.used(thread_id)
 
     def _failed(self, error: BaseException) -> None:
         if self.observer is not None:
@@ -54,6 +66,10 @@ class ChatService:
             raise StoreUnavailable(
                 f"The knowledge base is unavailable ({exc}); try again shortly."
             ) from exc
+        except PromptTooLong as exc:
+            self._failed(exc)
+            code = "context_length_exceeded"
+            raise InvalidRequest(str(exc), param="messages", code=code) from exc
         except Exception as exc:
             self._failed(exc)
             raise
@@ -68,7 +84,11 @@ class ChatService:
     ) -> None:
         if self.observer is not None:
             latency_ms = (time.perf_counter() - t0) * 1000
-            who = {"project": caller.project, "user": caller.user} if caller else {}
+            who = {}
+            if caller is not None:
+                who = {"project": caller.project, "user": caller.user}
+                if not caller.anonymous:
+                    who["key_id"] = caller.key_id
             self.observer.finished(
                 state, started=started, latency_ms=latency_ms, stream=stream, **who
             )
@@ -99,6 +119,7 @@ class ChatService:
                 "(RAILYARD_MAX_COMPLETION_TOKENS).",
                 param="max_tokens",
             )
+        self._check_length(request)
         if not any(m.role == "user" and m.text().strip() for m in request.messages):
             raise InvalidRequest(
                 "messages must include a non-empty user message.", param="messages"
@@ -113,6 +134,26 @@ class ChatService:
         messages = [{"role": m.role, "content": m.text()} for m in request.messages]
         return InputState(messages=messages, params=params, trace_id=trace_id)
 
+    def _check_length(self, request: ChatCompletionRequest) -> None:
+        """Refuse, before any rail or model runs, messages too long for the local model's
+        context window by their length alone (a token is rarely more than CHARS_PER_TOKEN
+        characters): the rails would spend a minute of CPU on a megabyte, and the fallback
+        would be paid to absorb it. Closer cases are counted by the model's tokenizer when
+        the prompt is built (`RouterChatModel`)."""
+        routing = self.graph.context.routing
+        if routing.first != "local" or routing.max_difficulty is not None:
+            return  # the fallback's window may apply: its API answers for it
+        limit = self.settings.local_max_model_len * CHARS_PER_TOKEN
+        chars = sum(len(m.text()) for m in request.messages)
+        if chars > limit:
+            raise InvalidRequest(
+                f"This model's maximum context length is {self.settings.local_max_model_len} "
+                f"tokens; your messages have {chars} characters, more than that many tokens "
+                "can hold. Shorten the messages.",
+                param="messages",
+                code="context_length_exceeded",
+            )
+
     async def complete(
         self,
         request: ChatCompletionRequest,
@@ -122,8 +163,10 @@ class ChatService:
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
         inputs = self.check(request, trace_id)
+        thread_id = _thread(thread_id, caller)
         with self._graph_errors():
             state = await self.graph.run(inputs, thread_id=thread_id)
+        await self._thread_used(thread_id)
         self._finished(state, started, t0, stream=False, caller=caller)
         generation = state["generation"]
         return ChatCompletionResponse(
@@ -160,6 +203,7 @@ class ChatService:
             return body.model_dump(exclude_none=True)
 
         first = True
+        thread_id = _thread(thread_id, caller)
         async for kind, value in self._events(state, thread_id):
             if first:
                 yield chunk(DeltaMessage(role="assistant", content=""))
@@ -168,6 +212,7 @@ class ChatService:
                 yield chunk(DeltaMessage(content=value))
                 continue
             self._finished(value, started, t0, stream=True, caller=caller)
+            await self._thread_used(thread_id)
             info = _railyard_info(value, caller)
             if (blocked := _output_block(value)) is not None:
                 # Text already sent stays sent; the stream ends with an error, as NeMo's does.
@@ -179,6 +224,14 @@ class ChatService:
                 yield chunk(None, usage=_usage(value["generation"]), railyard=info)
             else:
                 yield chunk(DeltaMessage(), finish, railyard=info)
+
+
+def _thread(thread_id: str | None, caller: Caller | None) -> str | None:
+    """A client's thread id, bound to its key: another key naming the same id starts a
+    thread of its own instead of continuing (and reading) this one."""
+    if thread_id is None or caller is None or caller.anonymous:
+        return thread_id
+    return f"{caller.key_id}/{thread_id}"
 
 
 def new_trace_id() -> str:

@@ -30,6 +30,10 @@ def serve(settings, args) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # X-Forwarded-For counts only from the configured proxies (uvicorn trusts loopback's
+        # by default, which would let any local client pick its own address).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_graceful_shutdown=settings.shutdown_grace_s + 5,
     )
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -19,6 +20,7 @@ offline.apply_defaults()  # litellm reads its cost-map switch at import time
 import litellm  # noqa: E402
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
+from graph.errors import PromptTooLong  # noqa: E402
 from graph.protocols import (  # noqa: E402
     ChatRequest,
     Generation,
@@ -31,8 +33,11 @@ from serving.errors import ConfigError, UpstreamError  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
+log = logging.getLogger(__name__)
 LOCAL, FALLBACK = "local", "fallback"
 SCORE = "local-score"
+TEMPLATE_TOKENS = 64
+"""Room for the chat template's tokens when a prompt is judged short enough by its length."""
 """The local model's /v1/completions, for scoring text by its log-probabilities."""
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -205,6 +210,8 @@ class RouterChatModel:
         request_id = request.request_id or uuid.uuid4().hex
         kwargs = self._kwargs(request, request_id)
         kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
+        if kwargs["model"] == LOCAL:
+            await self._check_window(request)
         start = time.perf_counter()
         try:
             response = await self.router.acompletion(**kwargs)
@@ -227,6 +234,9 @@ class RouterChatModel:
                     finish, usage = "content_filter", usage or Usage(0, len(parts))
                     break
         except Exception as e:
+            # LiteLLM logs each failed attempt from a task of its own: let those land first, so
+            # the error names why every route failed, not only the last.
+            await asyncio.sleep(0.05)
             raise _upstream_error(e, _failures.pop(request_id)) from e
         route = _route_of(response)
         usage = usage or Usage(0, 0)
@@ -315,6 +325,31 @@ class RouterChatModel:
             if len(prefix) <= offset - shift < end and value is not None
         ]
         return tokens, response.usage.prompt_tokens, response.model or ""
+
+    async def _check_window(self, request: ChatRequest) -> None:
+        """Raise PromptTooLong when the prompt and max_tokens overflow the local model's
+        context window: vLLM would refuse it and the router would hand it to the paid fallback,
+        for every such request. A prompt with fewer characters than the window has room for
+        cannot overflow (a token is at least one character), so only long ones are tokenized,
+        by the local server itself (vLLM's /tokenize, with the chat template applied)."""
+        import httpx
+
+        window = self.settings.local_max_model_len
+        chars = sum(len(str(m.get("content") or "")) for m in request.messages)
+        if chars + request.max_tokens + TEMPLATE_TOKENS <= window:
+            return
+        url = self.settings.local_url.removesuffix("/").removesuffix("/v1") + "/tokenize"
+        body = {"model": self.settings.local_served_name, "messages": request.messages}
+        try:
+            async with httpx.AsyncClient(timeout=self.policy.local.stream_timeout_s) as client:
+                counted = (await client.post(url, json=body)).raise_for_status().json()
+        except (httpx.HTTPError, ValueError) as e:
+            # No count (the local server is down): routing decides, as for any local failure.
+            log.warning("could not count the prompt's tokens: %s", e)
+            return
+        window = counted.get("max_model_len") or window
+        if counted["count"] + request.max_tokens > window:
+            raise PromptTooLong(counted["count"], request.max_tokens, window)
 
     async def local_health(self) -> bool:
         """True when the local vLLM server answers /health."""

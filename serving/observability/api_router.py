@@ -1,5 +1,8 @@
 """GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary,
-GET /v1/spend and GET /metrics (Prometheus text format)."""
+GET /v1/spend and GET /metrics (Prometheus text format).
+
+A key reads and scores its own project's traces only (another project's trace is "not found",
+so ids cannot be probed); admin keys, and the operator of a gateway without keys, see all."""
 
 from __future__ import annotations
 
@@ -10,24 +13,33 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from serving.access.dependency import require_key
+from serving.access import Caller
+from serving.access.dependency import require_key, sees_all
 from serving.errors import NotFound
 from serving.observability.protocol import FeedbackRequest
 
 router = APIRouter()
+Authorised = Annotated[Caller, Depends(require_key)]
 
 
-@router.get("/v1/traces/{trace_id}", dependencies=[Depends(require_key)])
-async def get_trace(trace_id: str, request: Request) -> dict:
+def _scope(request: Request, caller: Caller, project: str | None = None) -> str | None:
+    """The project a read is limited to: the caller's own unless it sees all."""
+    return project if sees_all(request, caller) else caller.project
+
+
+@router.get("/v1/traces/{trace_id}")
+async def get_trace(trace_id: str, request: Request, caller: Authorised) -> dict:
     trace = await asyncio.to_thread(request.app.state.traces.get, trace_id)
-    if trace is None:
+    scope = _scope(request, caller)
+    if trace is None or scope not in (None, trace["project"]):
         raise NotFound(f"No trace with id '{trace_id}'.", param="trace_id", code="trace_not_found")
     return trace
 
 
-@router.get("/v1/traces", dependencies=[Depends(require_key)])
+@router.get("/v1/traces")
 async def list_traces(
     request: Request,
+    caller: Authorised,
     since_s: Annotated[float | None, Query(ge=0, description="only the last N seconds")] = None,
     project: str | None = None,
     route: str | None = None,
@@ -37,36 +49,46 @@ async def list_traces(
     since = time.time() - since_s if since_s is not None else None
     rows = await asyncio.to_thread(
         request.app.state.traces.search,
-        since=since, project=project, route=route, outcome=outcome, limit=limit,
+        since=since, project=_scope(request, caller, project), route=route, outcome=outcome,
+        limit=limit,
     )  # fmt: skip
     return {"object": "list", "data": rows}
 
 
-@router.post("/v1/feedback", dependencies=[Depends(require_key)])
-async def post_feedback(body: FeedbackRequest, request: Request) -> dict:
+@router.post("/v1/feedback")
+async def post_feedback(body: FeedbackRequest, request: Request, caller: Authorised) -> dict:
     store = request.app.state.traces
-    if not await asyncio.to_thread(store.add_feedback, body.trace_id, body.score, body.comment):
+    added = await asyncio.to_thread(
+        store.add_feedback, body.trace_id, body.score, body.comment,
+        project=_scope(request, caller),
+    )  # fmt: skip
+    if not added:
         raise NotFound(
             f"No trace with id '{body.trace_id}'.", param="trace_id", code="trace_not_found"
         )
     return {"object": "feedback", "trace_id": body.trace_id, "status": "recorded"}
 
 
-@router.get("/v1/feedback/summary", dependencies=[Depends(require_key)])
-async def feedback_summary(request: Request) -> dict:
-    rows = await asyncio.to_thread(request.app.state.traces.feedback_summary)
+@router.get("/v1/feedback/summary")
+async def feedback_summary(request: Request, caller: Authorised) -> dict:
+    rows = await asyncio.to_thread(
+        request.app.state.traces.feedback_summary, project=_scope(request, caller)
+    )
     return {"object": "list", "data": rows}
 
 
-@router.get("/v1/spend", dependencies=[Depends(require_key)])
+@router.get("/v1/spend")
 async def spend(
     request: Request,
+    caller: Authorised,
     days: Annotated[float, Query(gt=0, le=366, description="the last N days")] = 7,
     project: str | None = None,
 ) -> dict:
     """Cost and requests per UTC day, project and user."""
     rows = await asyncio.to_thread(
-        request.app.state.traces.spend, since=time.time() - days * 86_400, project=project
+        request.app.state.traces.spend,
+        since=time.time() - days * 86_400,
+        project=_scope(request, caller, project),
     )
     return {"object": "list", "data": rows}
 

@@ -28,10 +28,11 @@ class Observer:
         stream: bool,
         project: str = "default",
         user: str | None = None,
+        key_id: str | None = None,
     ) -> dict[str, Any]:
         trace = build_trace(
             state, started=started, latency_ms=latency_ms, stream=stream, project=project,
-            user=user,
+            user=user, key_id=key_id,
         )  # fmt: skip
         self.metrics.observe(trace)
         if self.store is not None:

@@ -24,6 +24,7 @@ def build_trace(
     stream: bool,
     project: str = "default",
     user: str | None = None,
+    key_id: str | None = None,
 ) -> dict[str, Any]:
     generation = state.get("generation") or {}
     usage = generation.get("usage") or {}
@@ -73,6 +74,7 @@ def build_trace(
         "latency_ms": round(latency_ms, 3),
         "stream": stream,
         "project": project,
+        "key_id": key_id,
         "user": user or params.get("user"),
         "route": route,
         "outcome": outcome_of(state),

@@ -1,9 +1,11 @@
 """Traces and feedback in SQLite (the data dir's `traces.sqlite` by default).
 
 Requests hand their trace to `record()`, which only queues it: one writer thread commits, so
-tracing stays off the request path. Readers (`get`, `search`) first wait for what is queued, so a
-trace is readable as soon as its response has been sent. WAL mode lets the CLI read while the
-server writes. Traces older than the retention period are deleted at start and once a day.
+tracing stays off the request path. The queue is bounded (a stalled disk drops traces, counted,
+rather than growing without end). A trace is readable as soon as its response has been sent:
+`get` answers a queued trace from memory; the other readers wait at most READ_WAIT_S for what
+was queued before them, never for the whole queue. WAL mode lets the CLI read while the server
+writes. Traces older than the retention period are deleted at start and once a day.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 CREATE INDEX IF NOT EXISTS feedback_trace ON feedback (trace_id);
 """
 DAY_S = 86_400
+MAX_QUEUED = 10_000
+READ_WAIT_S = 2.0
 _STOP = object()
 
 
@@ -53,7 +57,13 @@ class TraceStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue(maxsize=MAX_QUEUED)
+        self._pending: dict[str, dict[str, Any]] = {}
+        """Queued traces by id, until committed."""
+        self._queued = self._written = 0
+        self._progress = threading.Condition()
+        self.dropped = 0
+        """Traces dropped because the queue was full."""
         self._pruned_at = 0.0
         self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
         self._writer.start()
@@ -68,12 +78,28 @@ class TraceStore:
     # --- writing ---------------------------------------------------------------------------
 
     def record(self, trace: dict[str, Any]) -> None:
-        """Queue a trace for the writer; returns at once."""
-        self._queue.put(trace)
+        """Queue a trace for the writer; returns at once (dropping it if the queue is full)."""
+        with self._progress:
+            try:
+                self._queue.put_nowait(trace)
+            except queue.Full:
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    log.warning("trace queue full: %d traces dropped", self.dropped)
+                return
+            self._pending[trace["trace_id"]] = trace
+            self._queued += 1
 
-    def flush(self) -> None:
-        """Wait until every queued trace is committed."""
-        self._queue.join()
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until the traces queued before this call are committed (at most `timeout_s`);
+        False when they were not in time."""
+        with self._progress:
+            target = self._queued
+            return self._progress.wait_for(lambda: self._written >= target, timeout_s)
+
+    def _settle(self) -> None:
+        """What readers wait for: the traces queued before them, for READ_WAIT_S at most."""
+        self.flush(READ_WAIT_S)
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -93,6 +119,11 @@ class TraceStore:
                     log.exception("trace %s not stored", getattr(item, "get", dict)("trace_id"))
                 finally:
                     self._queue.task_done()
+                    if item is not _STOP:
+                        with self._progress:
+                            self._pending.pop(item.get("trace_id"), None)
+                            self._written += 1
+                            self._progress.notify_all()
         finally:
             db.close()
 
@@ -119,11 +150,16 @@ class TraceStore:
         if deleted:
             log.info("deleted %d traces older than the retention period", deleted)
 
-    def add_feedback(self, trace_id: str, score: float, comment: str | None) -> bool:
-        """Attach a user score to a trace; False when the trace is unknown."""
-        self.flush()
+    def add_feedback(
+        self, trace_id: str, score: float, comment: str | None, *, project: str | None = None
+    ) -> bool:
+        """Attach a user score to a trace (of `project`, when given); False when there is no
+        such trace."""
+        if trace_id in self._pending:
+            self.flush(READ_WAIT_S)  # the trace itself is still queued
+        where, args = _where(None, trace_id=trace_id, project=project)
         with self._connect() as db:
-            if db.execute("SELECT 1 FROM traces WHERE trace_id = ?", (trace_id,)).fetchone():
+            if db.execute(f"SELECT 1 FROM traces WHERE {where}", args).fetchone():
                 db.execute(
                     "INSERT INTO feedback VALUES (?, ?, ?, ?)",
                     (trace_id, time.time(), score, comment),
@@ -134,7 +170,9 @@ class TraceStore:
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
-        self.flush()
+        queued = self._pending.get(trace_id)
+        if queued is not None:
+            return {**queued, "feedback": []}
         with self._connect() as db:
             row = db.execute("SELECT body FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
             if row is None:
@@ -160,7 +198,7 @@ class TraceStore:
         limit: int = 50,
     ) -> list[dict[str, Any]]:
         """Trace summaries, newest first."""
-        self.flush()
+        self._settle()
         where, args = _where(since, project=project, route=route, outcome=outcome)
         sql = (
             "SELECT trace_id, created, project, user, route, outcome, prompt_version, cost_usd, "
@@ -171,7 +209,7 @@ class TraceStore:
 
     def spend(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
         """Cost and requests per UTC day, project and user (the API key's), newest day first."""
-        self.flush()
+        self._settle()
         where, args = _where(since, project=project)
         sql = (
             "SELECT date(created, 'unixepoch') AS day, project, user, COUNT(*) AS requests, "
@@ -182,16 +220,18 @@ class TraceStore:
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql, args)]
 
-    def feedback_summary(self) -> list[dict[str, Any]]:
-        """Feedback per prompt version: how many scores and their mean."""
-        self.flush()
+    def feedback_summary(self, *, project: str | None = None) -> list[dict[str, Any]]:
+        """Feedback per prompt version (on `project`'s traces, when given): how many scores and
+        their mean."""
+        self._settle()
+        where, args = _where(None, **{"t.project": project})
         sql = (
             "SELECT t.prompt_version AS prompt_version, COUNT(*) AS scores, "
             "AVG(f.score) AS mean_score FROM feedback f JOIN traces t USING (trace_id) "
-            "GROUP BY t.prompt_version ORDER BY t.prompt_version"
+            f"WHERE {where} GROUP BY t.prompt_version ORDER BY t.prompt_version"
         )
         with self._connect() as db:
-            return [dict(r) for r in db.execute(sql)]
+            return [dict(r) for r in db.execute(sql, args)]
 
 
 def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from serving.access.dependency import require_key
 from serving.chat.protocol import ModelCard, ModelList
 from serving.chat.service import MODEL_NAME
 
@@ -14,7 +15,7 @@ router = APIRouter()
 STARTED = int(time.time())
 
 
-@router.get("/v1/models", response_model=ModelList)
+@router.get("/v1/models", response_model=ModelList, dependencies=[Depends(require_key)])
 async def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_NAME, created=STARTED)])
 
@@ -28,7 +29,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     checks = {
         "graph": getattr(request.app.state, "chat", None) is not None,
-        "vector_store": request.app.state.knowledge.ready(),
+        "vector_store": await request.app.state.knowledge.check_ready(),
         "local_model": await request.app.state.chat_model.local_health(),
     }
     ready = all(checks.values())

@@ -88,3 +88,29 @@ def test_bounded_by_entries_and_age(embedder):
     aged = SemanticCache(embedder, threshold=0.9, ttl_s=1e-9)
     aged.store("What is per diem?", "s", ANSWER)
     assert aged.lookup("What is per diem?", "s").hit is None
+
+
+def test_answers_are_shared_within_their_partition_only(embedder):
+    """Security review, issue 15 item 8: one project's answer, or one made with a `stop` that
+    cut it ("Yes, you can" from "Yes, you can't"), never serves another partition."""
+    cache = SemanticCache(embedder, threshold=0.9)
+    cache.store(QUESTION, "s", ANSWER, partition='{"project": "alpha", "stop": null}')
+    assert cache.lookup(QUESTION, "s", '{"project": "alpha", "stop": null}').result == "hit"
+    assert cache.lookup(QUESTION, "s", '{"project": "beta", "stop": null}').result == "miss"
+    assert cache.lookup(QUESTION, "s", '{"project": "alpha", "stop": ["n\'t"]}').hit is None
+    # Both partitions keep their own answers side by side.
+    cache.store(QUESTION, "s", ANSWER | {"answer": "beta's"}, partition='{"project": "beta"}')
+    assert cache.lookup(QUESTION, "s", '{"project": "beta"}').hit["answer"] == "beta's"
+    assert cache.lookup(QUESTION, "s", '{"project": "alpha", "stop": null}').result == "hit"
+
+
+def test_questions_about_different_people_never_share_an_answer(embedder):
+    cache = SemanticCache(embedder, threshold=0.9)
+    cache.store("How much annual leave has Alice Moreno got left?", "s", ANSWER)
+    cache.store("Alice asks: can I work from another country?", "s", ANSWER)
+    other = cache.lookup("How much annual leave has Bruno Keller got left?", "s")
+    assert other.hit is None
+    assert other.result == "guard_names" or other.similarity < 0.9
+    asker = cache.lookup("Bruno asks: can I work from another country?", "s")
+    assert asker.hit is None
+    assert cache.lookup("How much annual leave has Alice Moreno got left", "s").result == "hit"

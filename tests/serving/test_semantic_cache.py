@@ -4,6 +4,8 @@ output rails; streams too; re-ingestion invalidates it; metrics count hits."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -53,8 +55,11 @@ def test_a_paraphrase_is_answered_from_the_cache_through_the_rails(cache_gateway
     assert cached["citations"] == info["citations"]
     output_rails = {v["name"] for v in cached["rails"] if v["stage"] == "output"}
     assert "check secrets on output" in output_rails  # rails still run on cached answers
-    spans = [s["name"] for s in trace_of(cache_gateway, trace_id)["spans"]]
+    trace = trace_of(cache_gateway, trace_id)
+    spans = [s["name"] for s in trace["spans"]]
     assert "cached" in spans and "output_rails" in spans and "select" not in spans
+    # The first asker's words stay out of the second asker's trace (issue 15 item 11).
+    assert QUESTION not in json.dumps(trace)
     assert metric(cache_gateway, "railyard_cache_lookups_total", result="hit") == hits_before + 1
 
 
@@ -69,6 +74,24 @@ def test_a_cached_answer_streams(cache_gateway, cache_client):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == first.choices[0].message.content
     assert chunks[-1].model_extra["railyard"]["route"] == "cache"
+
+
+def test_an_answer_cut_by_a_stop_sequence_serves_no_request_without_it(cache_client):
+    """Security review, issue 15 item 8: `stop: ["n't"]` would turn "you can't" into "you can"
+    and plant it for everyone asking the same question."""
+    question = "What share of the meals rate do I get on the first day of travel?"
+    planted = cache_client.chat.completions.create(
+        model="railyard", messages=[{"role": "user", "content": question}], max_tokens=32,
+        stop=["n't"],
+    )  # fmt: skip
+    assert planted.model_extra["railyard"]["route"] == "local"
+    assert ask(cache_client, question)[2]["route"] == "local"
+    # The same parameters again do share it.
+    again = cache_client.chat.completions.create(
+        model="railyard", messages=[{"role": "user", "content": question}], max_tokens=32,
+        stop=["n't"],
+    )  # fmt: skip
+    assert again.model_extra["railyard"]["route"] == "cache"
 
 
 def test_reingestion_invalidates_the_cache(cache_gateway, cache_client, run_dir):

@@ -1,0 +1,62 @@
+"""Retention of conversation threads: each turn of a named thread is checkpointed by LangGraph
+(DATA_DIR/checkpoints.sqlite); this remembers when each thread was last used, in the same file,
+and deletes threads unused for the retention period, through the checkpointer's own
+`adelete_thread` (at start and at most once an hour, on a turn)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+PRUNE_EVERY_S = 3600.0
+SCHEMA = "CREATE TABLE IF NOT EXISTS railyard_threads (thread_id TEXT PRIMARY KEY, used REAL)"
+
+
+class ThreadRetention:
+    def __init__(self, path: Path, saver: BaseCheckpointSaver, retention_days: float) -> None:
+        self.path, self.saver = Path(path), saver
+        self.retention_s = retention_days * 86_400
+        self._pruned_at = 0.0
+        with self._connect() as db:
+            db.execute(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    async def used(self, thread_id: str) -> None:
+        """Record a turn of `thread_id`; prune old threads when an hour has passed."""
+        await asyncio.to_thread(self._touch, thread_id, time.time())
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            await self.prune()
+
+    async def prune(self, now: float | None = None) -> list[str]:
+        """Delete the threads unused for the retention period; their ids."""
+        self._pruned_at = time.monotonic()
+        cutoff = (now or time.time()) - self.retention_s
+        stale = await asyncio.to_thread(self._stale, cutoff)
+        for thread_id in stale:
+            await self.saver.adelete_thread(thread_id)
+        await asyncio.to_thread(self._forget, stale)
+        return stale
+
+    def _touch(self, thread_id: str, now: float) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO railyard_threads VALUES (?, ?) "
+                "ON CONFLICT (thread_id) DO UPDATE SET used = excluded.used",
+                (thread_id, now),
+            )
+
+    def _stale(self, cutoff: float) -> list[str]:
+        with self._connect() as db:
+            rows = db.execute("SELECT thread_id FROM railyard_threads WHERE used < ?", (cutoff,))
+            return [r[0] for r in rows]
+
+    def _forget(self, thread_ids: list[str]) -> None:
+        with self._connect() as db:
+            db.executemany("DELETE FROM railyard_threads WHERE thread_id = ?",
+                           [(t,) for t in thread_ids])  # fmt: skip

@@ -1,0 +1,133 @@
+"""Keys authorize, not only authenticate (security review, issue 15 items 2 and 6): a key reads,
+scores and sums only its own project's traces (admin keys see all), its thread ids are its own,
+each trace names the key; only turns of a named thread are checkpointed, without the PII map."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import httpx
+import openai
+import pytest
+
+from serving.access.keys import add_key
+from tests.conftest import KB_QUESTION, serve
+
+THREAD = {"X-Railyard-Thread-Id": "shared-thread"}
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> dict:
+    path = tmp_path_factory.mktemp("project-keys") / "keys.yaml"
+    return {
+        "path": path,
+        "alpha": add_key(path, "alpha"),
+        "beta": add_key(path, "beta"),
+        "admin": add_key(path, "platform", admin=True),
+    }
+
+
+@pytest.fixture(scope="module")
+def projects_gateway(run_dir, vllm_url, fallback_server, knowledge_base, keys):
+    server = serve(
+        "projects-gateway", run_dir, fallback_server, knowledge_base,
+        local_base_url=vllm_url, api_keys_file=str(keys["path"]), rails_enabled="false",
+    )  # fmt: skip
+    server.data_dir = run_dir / "projects-gateway"
+    server.start().wait("/readyz", 300)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def turns(projects_gateway, keys) -> dict:
+    """alpha and beta each ask once on the same thread id, alpha once without a thread."""
+
+    def ask(key: str, **extra) -> str:
+        client = openai.OpenAI(base_url=projects_gateway.url + "/v1", api_key=key, max_retries=0)
+        completion = client.chat.completions.create(
+            model="railyard", messages=KB_QUESTION, max_tokens=8, **extra
+        )
+        return completion.model_extra["railyard"]["trace_id"]
+
+    return {
+        "alpha": ask(keys["alpha"], extra_headers=THREAD),
+        "beta": ask(keys["beta"], extra_headers=THREAD),
+        "alpha_unthreaded": ask(keys["alpha"]),
+    }
+
+
+def get(gateway, key: str, path: str, **params) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"}
+    return httpx.get(gateway.url + path, headers=headers, params=params, timeout=30)
+
+
+def key_id(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def test_a_key_reads_only_its_own_projects_traces(projects_gateway, keys, turns):
+    alpha_trace = f"/v1/traces/{turns['alpha']}"
+    refused = get(projects_gateway, keys["beta"], alpha_trace)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "trace_not_found"
+    listed = get(projects_gateway, keys["beta"], "/v1/traces", project="alpha").json()["data"]
+    assert listed and {row["project"] for row in listed} == {"beta"}
+    spend = get(projects_gateway, keys["beta"], "/v1/spend", days=1).json()["data"]
+    assert {row["project"] for row in spend} == {"beta"}
+
+    own = get(projects_gateway, keys["alpha"], alpha_trace)
+    assert own.status_code == 200 and own.json()["key_id"] == key_id(keys["alpha"])
+    admin = get(projects_gateway, keys["admin"], alpha_trace)
+    assert admin.status_code == 200
+    everyone = get(projects_gateway, keys["admin"], "/v1/spend", days=1).json()["data"]
+    assert {"alpha", "beta"} <= {row["project"] for row in everyone}
+
+
+def test_a_key_scores_only_its_own_projects_traces(projects_gateway, keys, turns):
+    def feedback(key: str, trace_id: str) -> httpx.Response:
+        return httpx.post(
+            projects_gateway.url + "/v1/feedback", json={"trace_id": trace_id, "score": 0},
+            headers={"Authorization": f"Bearer {key}"}, timeout=30,
+        )  # fmt: skip
+
+    assert feedback(keys["beta"], turns["alpha"]).status_code == 404
+    assert feedback(keys["alpha"], turns["alpha"]).status_code == 200
+    beta_summary = get(projects_gateway, keys["beta"], "/v1/feedback/summary").json()["data"]
+    assert beta_summary == []
+    alpha_summary = get(projects_gateway, keys["alpha"], "/v1/feedback/summary").json()["data"]
+    assert sum(row["scores"] for row in alpha_summary) == 1
+
+
+def test_thread_ids_are_bound_to_the_key(projects_gateway, keys, turns):
+    # beta named alpha's thread id: its turn started a thread of its own, so its trace holds
+    # its own spans only (before, it continued alpha's thread and carried alpha's spans).
+    trace = get(projects_gateway, keys["beta"], f"/v1/traces/{turns['beta']}").json()
+    assert [span["name"] for span in trace["spans"]].count("generate") == 1
+    with sqlite3.connect(projects_gateway.data_dir / "checkpoints.sqlite") as db:
+        threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
+    assert threads == {
+        f"{key_id(keys['alpha'])}/shared-thread", f"{key_id(keys['beta'])}/shared-thread"
+    }  # fmt: skip
+    # The request without a thread id left no checkpoint.
+    assert turns["alpha_unthreaded"] not in str(threads)
+
+
+def test_a_threads_checkpoint_holds_placeholders_not_the_pii_map(guarded_client, run_dir):
+    email = "checkpoint.owner@example.com"
+    guarded_client.chat.completions.create(
+        model="railyard", max_tokens=16, extra_headers={"X-Railyard-Thread-Id": "pii-thread"},
+        messages=[{"role": "user", "content": f"I am {email}. How much sick leave do I earn?"}],
+    )  # fmt: skip
+    with sqlite3.connect(run_dir / "guarded-gateway" / "checkpoints.sqlite") as db:
+        rows = db.execute(
+            "SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = 'pii-thread'"
+        ).fetchall()
+        writes = db.execute(
+            "SELECT value FROM writes WHERE thread_id = 'pii-thread'"
+        ).fetchall()  # fmt: skip
+    assert rows, "the named thread was checkpointed"
+    stored = b"".join(bytes(v) for row in rows + writes for v in row if v is not None)
+    assert email.encode() not in stored
+    assert b"EMAIL_ADDRESS_" in stored
