@@ -143,13 +143,7 @@ class MilvusStore:
         return int(result[0]["count(*)"])
 
     def dense_search(self, vector: list[float], limit: int) -> list[Hit]:
-        with self._gate.searching():
-            result = self.client.search(
-                self.collection, data=[vector], anns_field="dense", limit=limit,
-                output_fields=OUTPUT_FIELDS, search_params={"metric_type": "IP"},
-                timeout=TIMEOUT_S,
-            )  # fmt: skip
-        return [_hit(r) for r in result[0]]
+        return self._search(vector, "dense", "IP", limit)
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         if not ids:
@@ -161,10 +155,13 @@ class MilvusStore:
         return {row["id"]: list(row["dense"]) for row in rows}
 
     def text_search(self, query: str, limit: int) -> list[Hit]:
+        return self._search(query, "sparse", "BM25", limit)
+
+    def _search(self, data: list[float] | str, field: str, metric: str, limit: int) -> list[Hit]:
         with self._gate.searching():
             result = self.client.search(
-                self.collection, data=[query], anns_field="sparse", limit=limit,
-                output_fields=OUTPUT_FIELDS, search_params={"metric_type": "BM25"},
+                self.collection, data=[data], anns_field=field, limit=limit,
+                output_fields=OUTPUT_FIELDS, search_params={"metric_type": metric},
                 timeout=TIMEOUT_S,
             )  # fmt: skip
         return [_hit(r) for r in result[0]]

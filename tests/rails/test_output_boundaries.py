@@ -13,6 +13,8 @@ import pytest
 
 from graph.holdback import HoldBack
 
+# AWS's documented example access key (not a credential).
+AWS_EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"  # pragma: allowlist secret
 SYSTEM_PROMPT = (
     "You are the Northwind handbook assistant. Answer only from the excerpts given, cite the "
     "file each fact comes from, refuse questions about salaries of named people, and never "
@@ -47,7 +49,7 @@ def pem_body() -> list[str]:
     ("parts", "withheld"),
     [
         (["Use the deploy key AKIAIOSF\n", "ODNN7EXAMPLE\n", "Thanks.\n"], "ODNN7EXAMPLE"),
-        (["The deploy key is " + "\u200b".join("AKIAIOSFODNN7EXAMPLE") + ". Thanks."], "EXAM"),
+        (["The deploy key is " + "\u200b".join(AWS_EXAMPLE_KEY) + ". Thanks."], "EXAM"),
         (pem_body(), None),
         (
             [" ".join(SYSTEM_PROMPT.split()[i : i + 7]) + "\n"
