@@ -50,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         traces = TraceStore(settings.data_dir / "traces.sqlite", settings.trace_retention_days)
         app.state.traces = traces
+        if (budget := parts.chat_model.budget) is not None:
+            budget.seed(traces.fallback_cost(since=budget.day_start()))
         supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
         if supervisor is not None:
             supervisor.start()

@@ -11,6 +11,7 @@ RailyardError
     ├── MisdirectedHost   421 invalid_request_error / invalid_host (DNS rebinding guard)
     ├── PayloadTooLarge   413 invalid_request_error / request_too_large
     ├── RateLimited       429 requests|tokens / rate_limit_exceeded, with Retry-After
+    ├── BudgetExhausted   429 insufficient_quota: the fallback's daily budget is spent
     ├── UpstreamError     503 service_unavailable: no model route could answer
     ├── StoreUnavailable  503 service_unavailable / vector_store_unavailable
     ├── KeysUnavailable   503 service_unavailable / api_keys_unavailable (fail closed)
@@ -100,6 +101,19 @@ class RateLimited(APIError):
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
             return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class BudgetExhausted(APIError):
+    status_code = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         None, description="OpenAI-compatible base URL of the fallback; default OpenAI's API."
     )
     fallback_model: str = Field("gpt-4o-mini", description="Model name asked of the fallback.")
+    fallback_budget_usd_per_day: float | None = Field(
+        None, gt=0, description="What the fallback may cost per UTC day (this gateway's "
+        "requests, counted from the traces at start). Spent: local failures are no longer "
+        "handed to the fallback, and requests routed to it get 429 insufficient_quota until "
+        "midnight UTC. Unset: no cap (rate limits still bound each caller).",
+    )  # fmt: skip
     openai_api_key: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices(

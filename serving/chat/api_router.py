@@ -29,6 +29,8 @@ TRACE_HEADER = "X-Railyard-Trace-Id"
 def admit(request: Request, caller: Caller, body: ChatCompletionRequest) -> Ticket:
     settings = request.app.state.settings
     max_tokens = body.max_completion_tokens or body.max_tokens or settings.max_completion_tokens
+    # Over the ceiling is the service's 400 (max_tokens), not a rate limit.
+    max_tokens = min(max_tokens, settings.max_completion_tokens)
     messages = [{"content": m.text()} for m in body.messages]
     return request.app.state.limiter.admit(
         caller.key_id, estimate_tokens(messages, max_tokens), caller.rpm, caller.tpm

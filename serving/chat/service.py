@@ -93,7 +93,9 @@ class ChatService:
                 state, started=started, latency_ms=latency_ms, stream=stream, **who
             )
 
-    def check(self, request: ChatCompletionRequest, trace_id: str) -> InputState:
+    def check(
+        self, request: ChatCompletionRequest, trace_id: str, caller: Caller | None = None
+    ) -> InputState:
         """Refuse what railyard cannot honour, with the parameter named; build the graph input."""
         if request.model != MODEL_NAME:
             raise ModelNotFound(
@@ -132,7 +134,10 @@ class ChatService:
         if stop:
             params["stop"] = stop
         messages = [{"role": m.role, "content": m.text()} for m in request.messages]
-        return InputState(messages=messages, params=params, trace_id=trace_id)
+        inputs = InputState(messages=messages, params=params, trace_id=trace_id)
+        if caller is not None:
+            inputs["project"] = caller.project  # cached answers are shared within it only
+        return inputs
 
     def _check_length(self, request: ChatCompletionRequest) -> None:
         """Refuse, before any rail or model runs, messages too long for the local model's
@@ -162,7 +167,7 @@ class ChatService:
         caller: Caller | None = None,
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
-        inputs = self.check(request, trace_id)
+        inputs = self.check(request, trace_id, caller)
         thread_id = _thread(thread_id, caller)
         with self._graph_errors():
             state = await self.graph.run(inputs, thread_id=thread_id)
@@ -191,7 +196,7 @@ class ChatService:
         """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
         a request that fails before any text can still be answered with a plain HTTP error."""
         started, t0 = time.time(), time.perf_counter()
-        state = self.check(request, trace_id)
+        state = self.check(request, trace_id, caller)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         chunk_id, created = completion_id(), int(time.time())
 

@@ -29,7 +29,8 @@ from graph.protocols import (  # noqa: E402
     Scores,
     Usage,
 )
-from serving.errors import ConfigError, UpstreamError  # noqa: E402
+from serving.errors import BudgetExhausted, ConfigError, UpstreamError  # noqa: E402
+from serving.llm.budget import FallbackBudget  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
@@ -125,6 +126,11 @@ class RouterChatModel:
             FALLBACK: self._fallback_price(),
         }
         self._scoring_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        self.budget = (
+            FallbackBudget(settings.fallback_budget_usd_per_day)
+            if settings.fallback_budget_usd_per_day
+            else None
+        )
         if _failures not in litellm.callbacks:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(
@@ -212,6 +218,7 @@ class RouterChatModel:
         kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
         if kwargs["model"] == LOCAL:
             await self._check_window(request)
+        self._within_budget(kwargs)
         start = time.perf_counter()
         try:
             response = await self.router.acompletion(**kwargs)
@@ -240,13 +247,16 @@ class RouterChatModel:
             raise _upstream_error(e, _failures.pop(request_id)) from e
         route = _route_of(response)
         usage = usage or Usage(0, 0)
+        cost = self.cost(route, usage)
+        if route == FALLBACK and self.budget is not None:
+            self.budget.add(cost)
         yield Generation(
             text="".join(parts),
             finish_reason=finish,
             route=route,
             model=model,
             usage=usage,
-            cost_usd=self.cost(route, usage),
+            cost_usd=cost,
             latency_s=time.perf_counter() - start,
             ttft_s=ttft,
             fallback_reasons=_failures.pop(request_id),
@@ -325,6 +335,19 @@ class RouterChatModel:
             if len(prefix) <= offset - shift < end and value is not None
         ]
         return tokens, response.usage.prompt_tokens, response.model or ""
+
+    def _within_budget(self, kwargs: dict[str, Any]) -> None:
+        """Once the fallback's daily budget is spent: refuse what is routed to it, and do not
+        hand it local failures."""
+        if self.budget is None or not self.budget.exhausted:
+            return
+        if kwargs["model"] == FALLBACK:
+            raise BudgetExhausted(
+                f"The fallback's budget for today (${self.budget.usd_per_day:g}, "
+                "RAILYARD_FALLBACK_BUDGET_USD_PER_DAY) is spent; it resets at midnight UTC.",
+                retry_after=self.budget.seconds_to_reset(),
+            )
+        kwargs["disable_fallbacks"] = True
 
     async def _check_window(self, request: ChatRequest) -> None:
         """Raise PromptTooLong when the prompt and max_tokens overflow the local model's

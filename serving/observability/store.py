@@ -220,6 +220,16 @@ class TraceStore:
         with self._connect() as db:
             return [dict(r) for r in db.execute(sql, args)]
 
+    def fallback_cost(self, *, since: float) -> float:
+        """What answers by the fallback route have cost since a time (for its daily budget)."""
+        self._settle()
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT SUM(cost_usd) FROM traces WHERE route = 'fallback' AND created >= ?",
+                (since,),
+            ).fetchone()
+        return float(row[0] or 0.0)
+
     def feedback_summary(self, *, project: str | None = None) -> list[dict[str, Any]]:
         """Feedback per prompt version (on `project`'s traces, when given): how many scores and
         their mean."""

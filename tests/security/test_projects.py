@@ -1,6 +1,7 @@
-"""Keys authorize, not only authenticate (security review, issue 15 items 2 and 6): a key reads,
-scores and sums only its own project's traces (admin keys see all), its thread ids are its own,
-each trace names the key; only turns of a named thread are checkpointed, without the PII map."""
+"""Keys authorize, not only authenticate (security review, issue 15 items 2, 6 and 8): a key
+reads, scores and sums only its own project's traces (admin keys see all), its thread ids are its
+own, each trace names the key, a cached answer serves its own project only; only turns of a named
+thread are checkpointed, without the PII map."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def projects_gateway(run_dir, vllm_url, fallback_server, knowledge_base, keys):
     server = serve(
         "projects-gateway", run_dir, fallback_server, knowledge_base,
         local_base_url=vllm_url, api_keys_file=str(keys["path"]), rails_enabled="false",
+        # The served default answer mode (deterministic: the model scores sentences), with the
+        # semantic cache on, so what each project may reuse is known.
+        answer_mode="select", cache_enabled="true",
     )  # fmt: skip
     server.data_dir = run_dir / "projects-gateway"
     server.start().wait("/readyz", 300)
@@ -42,19 +46,24 @@ def projects_gateway(run_dir, vllm_url, fallback_server, knowledge_base, keys):
 
 @pytest.fixture(scope="module")
 def turns(projects_gateway, keys) -> dict:
-    """alpha and beta each ask once on the same thread id, alpha once without a thread."""
+    """alpha and beta each ask once on the same thread id, alpha once more without a thread:
+    trace id and route of each."""
 
-    def ask(key: str, **extra) -> str:
+    def ask(key: str, **extra) -> tuple[str, str]:
         client = openai.OpenAI(base_url=projects_gateway.url + "/v1", api_key=key, max_retries=0)
         completion = client.chat.completions.create(
-            model="railyard", messages=KB_QUESTION, max_tokens=8, **extra
+            model="railyard", messages=KB_QUESTION, max_tokens=64, **extra
         )
-        return completion.model_extra["railyard"]["trace_id"]
+        info = completion.model_extra["railyard"]
+        return info["trace_id"], info["route"]
 
-    return {
+    asked = {
         "alpha": ask(keys["alpha"], extra_headers=THREAD),
         "beta": ask(keys["beta"], extra_headers=THREAD),
         "alpha_unthreaded": ask(keys["alpha"]),
+    }
+    return {name: trace for name, (trace, _) in asked.items()} | {
+        f"{name}_route": route for name, (_, route) in asked.items()
     }
 
 
@@ -100,11 +109,17 @@ def test_a_key_scores_only_its_own_projects_traces(projects_gateway, keys, turns
     assert sum(row["scores"] for row in alpha_summary) == 1
 
 
+def test_a_cached_answer_serves_its_own_project_only(turns):
+    assert turns["alpha_route"] == "local"
+    assert turns["beta_route"] == "local"  # the same question, another project: no cache hit
+    assert turns["alpha_unthreaded_route"] == "cache"  # alpha's own answer is reused
+
+
 def test_thread_ids_are_bound_to_the_key(projects_gateway, keys, turns):
     # beta named alpha's thread id: its turn started a thread of its own, so its trace holds
     # its own spans only (before, it continued alpha's thread and carried alpha's spans).
     trace = get(projects_gateway, keys["beta"], f"/v1/traces/{turns['beta']}").json()
-    assert [span["name"] for span in trace["spans"]].count("generate") == 1
+    assert [span["name"] for span in trace["spans"]].count("retrieve") == 1
     with sqlite3.connect(projects_gateway.data_dir / "checkpoints.sqlite") as db:
         threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
     assert threads == {

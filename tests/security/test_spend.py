@@ -1,7 +1,8 @@
 """Spend stays bounded (security review, issue 15 item 4): a prompt longer than the local model's
 context window is refused with OpenAI's 400 `context_length_exceeded` before any model is called,
-instead of failing on vLLM and being paid for on the fallback, every time; and a gateway started
-with no rate-limit settings still limits each caller."""
+instead of failing on vLLM and being paid for on the fallback, every time; a gateway started
+with no rate-limit settings still limits each caller; a daily fallback budget, once spent,
+refuses paid calls until midnight UTC."""
 
 from __future__ import annotations
 
@@ -9,24 +10,23 @@ import httpx
 import openai
 import pytest
 
+from graph.errors import PromptTooLong
+from graph.protocols import ChatRequest
+from serving.chat.service import CHARS_PER_TOKEN
+from serving.llm.budget import FallbackBudget
+from serving.llm.client import RouterChatModel
 from serving.settings import Settings
+from tests.conftest import serve
 
 MARKER = "window-marker-51c2"
+QUESTION = "How much sick leave do employees earn every pay period?"
 
 
-@pytest.mark.parametrize(
-    "filler",
-    [
-        # ~ 20 kB of prose: refused by its length alone, before the rails spend CPU on it.
-        " ".join(["The travel policy covers lodging, meals and incidental expenses."] * 300),
-        # ~ 14 kB that the model's tokenizer counts at ~10,000 tokens (digits are tokens).
-        " ".join(f"id{i}" for i in range(2200)),
-    ],
-    ids=["by-length", "by-tokenizer"],
-)
 def test_a_prompt_over_the_local_window_is_a_400_and_never_reaches_the_fallback(
-    guarded_client, fallback_server, filler
+    guarded_client, fallback_server
 ):
+    # ~ 20 kB of prose: refused by its length alone, before the rails spend CPU on it.
+    filler = " ".join(["The travel policy covers lodging, meals and incidental expenses."] * 300)
     question = f"{filler} ({MARKER}) How much sick leave do employees earn every pay period?"
     with pytest.raises(openai.BadRequestError) as caught:
         guarded_client.chat.completions.create(
@@ -39,6 +39,75 @@ def test_a_prompt_over_the_local_window_is_a_400_and_never_reaches_the_fallback(
     assert not [body for body in received if MARKER in str(body)]
 
 
+async def test_a_prompt_the_tokenizer_counts_over_the_window_is_refused_before_routing(
+    vllm_url, fallback_server, tmp_path
+):
+    """Shorter than the length check lets through, but ~10,000 tokens by the model's own
+    tokenizer (vLLM's /tokenize; digits are tokens): the router refuses it before LiteLLM,
+    which would have sent it to the fallback after vLLM's 400."""
+    settings = Settings(
+        local_base_url=vllm_url,
+        fallback_base_url=fallback_server.url + "/v1",
+        openai_api_key="sk-test",  # pragma: allowlist secret
+        data_dir=tmp_path,
+    )
+    router = RouterChatModel(settings)
+    filler = " ".join(f"id{i}" for i in range(2200))  # ~ 14 kB
+    assert len(filler) < settings.local_max_model_len * CHARS_PER_TOKEN
+    request = ChatRequest(
+        messages=[{"role": "user", "content": f"{filler} ({MARKER}-router) Sick leave?"}],
+        max_tokens=64,
+    )
+    with pytest.raises(PromptTooLong) as caught:
+        async for _ in router.stream(request):
+            pass
+    assert caught.value.limit == 2048 and caught.value.tokens > 2048
+    async with httpx.AsyncClient(timeout=10) as http:
+        received = (await http.get(fallback_server.url + "/_requests")).json()["data"]
+    assert not [body for body in received if f"{MARKER}-router" in str(body)]
+
+
 def test_rate_limits_are_on_by_default():
     settings = Settings(_env_file=None)
     assert settings.rate_limit_rpm is not None and settings.rate_limit_tpm is not None
+
+
+@pytest.fixture(scope="module")
+def budget_gateway(run_dir, vllm_url, fallback_server, knowledge_base):
+    server = serve(
+        "budget-gateway", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
+        routing_mode="api-only", rails_enabled="false",
+        fallback_budget_usd_per_day="0.0000001",  # spent by the first answer
+    )  # fmt: skip
+    server.start().wait("/healthz", 300)
+    yield server
+    server.stop()
+
+
+def test_a_spent_fallback_budget_refuses_further_paid_calls(budget_gateway, fallback_server):
+    client = openai.OpenAI(base_url=budget_gateway.url + "/v1", api_key="unused", max_retries=0)
+
+    def ask(marker: str):
+        return client.chat.completions.create(
+            model="railyard", max_tokens=16,
+            messages=[{"role": "user", "content": f"{QUESTION} ({marker})"}],
+        )  # fmt: skip
+
+    first = ask("budget-first-7d1e")
+    assert first.model_extra["railyard"]["route"] == "fallback"
+    assert first.model_extra["railyard"]["cost_usd"] > 0
+    with pytest.raises(openai.RateLimitError) as caught:
+        ask("budget-second-7d1e")
+    assert caught.value.code == "insufficient_quota"
+    assert 1 <= int(caught.value.response.headers["Retry-After"]) <= 86_400
+    received = httpx.get(fallback_server.url + "/_requests", timeout=10).json()["data"]
+    assert not [body for body in received if "budget-second-7d1e" in str(body)]
+
+
+def test_the_budget_resets_at_midnight_utc():
+    now = [FallbackBudget.day_start(1_800_000_000) + 86_000.0]  # 400 s before midnight
+    budget = FallbackBudget(1.0, clock=lambda: now[0])
+    budget.add(1.5)
+    assert budget.exhausted and 399 <= budget.seconds_to_reset() <= 400
+    now[0] += 401
+    assert not budget.exhausted and budget.spent_usd == 0.0
