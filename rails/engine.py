@@ -101,6 +101,7 @@ class RailsEngine:
         """Load the detectors (Presidio's import alone takes seconds) before the first request."""
         await self.check_input("Warm up: write to jane.doe@example.com or call 202-555-0143.")
         await self.check_output("Warm up.", question="Warm up?", passages=["Warm up."])
+        await asyncio.to_thread(neutralise, "Warm up the parser. Is it loaded?")
 
     # --- checks --------------------------------------------------------------------------
 
@@ -150,7 +151,7 @@ class RailsEngine:
     def scan_passages(self, passages: list[dict]) -> tuple[list[dict], list[dict[str, Any]]]:
         """Neutralise retrieved chunks; one verdict per chunk that had to be changed."""
         settings = self.policy.get("retrieval", {})
-        threshold = float(settings.get("injection_threshold", 0.6))
+        threshold = float(settings.get("injection_threshold", 0.7))
         entities = self._pii_entities()
         cleaned, verdicts = [], []
         for passage in passages:
@@ -175,7 +176,8 @@ class RailsEngine:
         if (hit := self._scanned.get(text)) is not None:
             self._scanned.move_to_end(text)
             return hit
-        result = self._scanned[text] = neutralise(text, threshold, entities)
+        embed = self.embed if self.policy.get("retrieval", {}).get("task_model") else None
+        result = self._scanned[text] = neutralise(text, threshold, entities, embed)
         while len(self._scanned) > SCAN_MEMO:
             self._scanned.popitem(last=False)
         return result

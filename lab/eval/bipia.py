@@ -5,7 +5,9 @@
 BIPIA builds its cases; the clean contexts go through too. A context counts as flagged when
 the rail removes an instructing sentence from it (its `injection` finding); secrets and PII
 redaction are not counted either way. Reported: share of attacked contexts flagged, by attack
-category and position; share of clean contexts touched; the rail's latency."""
+category and position; share of clean contexts touched; the rail's latency; with a corpus, the
+share of its chunks (as ingested) that would lose a sentence. The text attacks are BIPIA's
+attacks on text tasks (email QA); its code attacks, written for code QA, can be inserted too."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ingest.embedder import MiniLMEmbedder
 from lab.jsonl import read_jsonl
+from lab.train.directive import corpus_chunks
 from rails.retrieval.scan import neutralise
 
 POSITIONS = ("start", "middle", "end")
@@ -32,14 +36,23 @@ def insert(context: str, attack: str, position: str) -> str:
     return f"{context[:cut]}\n\n{attack}\n\n{context[cut:]}"
 
 
-def bipia(folder: Path, split: str, threshold: float) -> dict[str, Any]:
+def bipia(
+    folder: Path,
+    split: str,
+    threshold: float,
+    kind: str = "text",
+    corpus: Path | None = None,
+    task_model: bool = False,
+) -> dict[str, Any]:
     contexts = [row["context"] for row in read_jsonl(folder / "email" / f"{split}.jsonl")]
-    attacks = json.loads((folder / f"text_attack_{split}.json").read_text())
+    attacks = json.loads((folder / f"{kind}_attack_{split}.json").read_text())
     latencies: list[float] = []
+    embedder = MiniLMEmbedder()
+    embed = embedder.embed if task_model else None
 
     def flagged(text: str) -> bool:
         start = time.perf_counter()
-        _, findings = neutralise(text, threshold)
+        _, findings = neutralise(text, threshold, embed=embed)
         latencies.append(time.perf_counter() - start)
         return "injection" in findings
 
@@ -59,9 +72,11 @@ def bipia(folder: Path, split: str, threshold: float) -> dict[str, Any]:
                 if not hit and len(missed) < 20:
                     missed.append({"category": category, "attack": instruction})
     attacked = [hit for hits in by_category.values() for hit in hits]
-    return {
+    report: dict[str, Any] = {
         "split": split,
+        "attacks": f"{kind}_attack_{split}.json",
         "threshold": threshold,
+        "task_model": task_model,
         "attacked_contexts": len(attacked),
         "flagged": round(sum(attacked) / len(attacked), 3),
         "clean_contexts": len(contexts),
@@ -71,3 +86,17 @@ def bipia(folder: Path, split: str, threshold: float) -> dict[str, Any]:
         "latency_ms_p50": round(statistics.median(latencies) * 1000, 1),
         "missed_examples": missed,
     }
+    if corpus is not None:
+        chunks = corpus_chunks(corpus, embedder)
+        touched = [chunk for chunk in chunks if flagged(chunk)]
+        report["corpus"] = {
+            "folder": corpus.name,
+            "chunks": len(chunks),
+            "touched": round(len(touched) / len(chunks), 4),
+            "removed_examples": [
+                removed
+                for chunk in touched[:10]
+                for removed in neutralise(chunk, threshold, embed=embed)[1]["injection"]
+            ],
+        }
+    return report

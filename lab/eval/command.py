@@ -25,14 +25,22 @@ def register(commands) -> None:
         "--split", default="test", choices=["train", "test"], help="bipia: which half to score"
     )
     evaluate.add_argument(
+        "--task-model", action="store_true",
+        help="bipia: use the task model (rails' retrieval.task_model) whatever the policy says",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--attack-kind", default="text", choices=["text", "code"],
+        help="bipia: BIPIA's text attacks (default) or its code attacks",
+    )  # fmt: skip
+    evaluate.add_argument(
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
     )
     evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
     evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
     evaluate.add_argument(
         "--corpus",
-        help="folder of the documents the QA file asks about (required but for garak "
-        "and --halueval)",
+        help="folder of the documents the QA file asks about (required but for garak, bipia "
+        "and --halueval); bipia: a corpus whose chunks should pass untouched",
     )
     evaluate.add_argument(
         "--halueval", help="groundedness: HaluEval QA file (qa_one-turn_data.json)"
@@ -91,8 +99,10 @@ def _bipia(settings, args) -> int:
 
     policy = yaml.safe_load((Path(settings.rails_dir) / "config.yml").read_text())
     retrieval = policy.get("custom_data", {}).get("retrieval", {})
-    threshold = float(retrieval.get("injection_threshold", 0.6))
-    report = bipia(Path(args.bipia), args.split, threshold)
+    threshold = float(retrieval.get("injection_threshold", 0.7))
+    corpus = Path(args.corpus) if args.corpus else None
+    task_model = bool(retrieval.get("task_model")) or args.task_model
+    report = bipia(Path(args.bipia), args.split, threshold, args.attack_kind, corpus, task_model)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
         print(json.dumps(report))

@@ -50,7 +50,9 @@ _FAMILIES: list[tuple[str, float, str]] = [
     (
         "roleplay",
         1.0,
-        r"\b(DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|Maximum|AntiGPT|Developer Mode|DevMode|jailbr(ea|o)k"
+        # Persona names as jailbreaks write them (in capitals: "Dan", "aim" are ordinary words).
+        r"\b(?-i:DAN|STAN|DUDE|AIM|KEVIN|BetterDAN|AntiGPT)\b|"
+        r"\b(Developer Mode|DevMode|jailbr(ea|o)k"
         r"(en|ed)?|do anything now|god ?mode|unfiltered|uncensored|without (any )?(restrictions|"
         r"filters|limits|rules|censorship|guidelines)|no (ethical|moral) (guidelines|limits|"
         r"constraints)|evil (confidant|mode|ai)|opposite mode)\b",
