@@ -93,8 +93,15 @@ def test_a_spent_fallback_budget_refuses_further_paid_calls(budget_gateway, fall
             messages=[{"role": "user", "content": f"{QUESTION} ({marker})"}],
         )  # fmt: skip
 
-    first = ask("budget-first-7d1e")
-    assert first.model_extra["railyard"]["route"] == "fallback"
+    # The stand-in proxies to the same vLLM; when that is slow LiteLLM may hand an api-only
+    # request to the local deployment (route "local", nothing spent): ask until one is paid.
+    routes = []
+    for attempt in range(3):
+        first = ask(f"budget-first-{attempt}-7d1e")
+        routes.append(first.model_extra["railyard"]["route"])
+        if routes[-1] == "fallback":
+            break
+    assert routes[-1] == "fallback", routes
     assert first.model_extra["railyard"]["cost_usd"] > 0
     with pytest.raises(openai.RateLimitError) as caught:
         ask("budget-second-7d1e")
