@@ -21,6 +21,7 @@ from typing import Any
 
 from ingest.chunking import chunk_document
 from ingest.cleaning import clean_text
+from ingest.configuration import IngestConfig
 from ingest.documents import CleanDocument, SourceFile
 from ingest.embedder import MiniLMEmbedder
 from ingest.loaders import SUFFIXES, file_hash, load
@@ -33,6 +34,7 @@ FOLDS = 5
 
 def corpus_chunks(root: Path, embedder: MiniLMEmbedder) -> list[str]:
     """The corpus's chunks as `railyard ingest` cuts them (default chunk settings)."""
+    config = IngestConfig(data_dir=root)  # only its chunk settings are read
     chunks = []
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES):
         try:
@@ -42,7 +44,12 @@ def corpus_chunks(root: Path, embedder: MiniLMEmbedder) -> list[str]:
         text = clean_text(doc.text)
         if text:
             clean = CleanDocument(doc.root, doc.source, doc.content_hash, text, doc.title, {})
-            chunks += [c.text for c in chunk_document(clean, embedder.count_tokens, 200, 40)]
+            chunks += [
+                c.text
+                for c in chunk_document(
+                    clean, embedder.count_tokens, config.chunk_tokens, config.chunk_overlap
+                )
+            ]
     return chunks
 
 
