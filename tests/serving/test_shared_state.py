@@ -1,0 +1,73 @@
+"""Replicas share their counters through Redis (issue 16): rate limits and the fallback budget
+counted by one gateway are seen by every other, on a real `redis-server`. Each limiter or
+budget object here is one replica's view; the two-process test is tests/serving/test_replicas.py."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from serving.access import SharedRateLimiter
+from serving.errors import RateLimited
+from serving.llm.budget import SharedFallbackBudget
+
+
+def caller() -> str:
+    return f"key-{uuid.uuid4().hex[:8]}"
+
+
+def test_requests_per_minute_are_counted_across_replicas(redis_url):
+    one, two = SharedRateLimiter(redis_url, 3, None), SharedRateLimiter(redis_url, 3, None)
+    who = caller()
+    for replica in (one, two, one):
+        replica.admit(who, 10)
+    with pytest.raises(RateLimited) as caught:
+        two.admit(who, 10)
+    assert caught.value.type == "requests" and 0 < caught.value.retry_after <= 60
+    two.admit(caller(), 10)  # another caller has its own count
+
+
+def test_tokens_per_minute_are_reserved_then_settled_across_replicas(redis_url):
+    one, two = SharedRateLimiter(redis_url, None, 1000), SharedRateLimiter(redis_url, None, 1000)
+    who = caller()
+    ticket = one.admit(who, 900)  # reserved: prompt estimate + max_tokens
+    with pytest.raises(RateLimited) as caught:
+        two.admit(who, 200)
+    assert caught.value.type == "tokens" and "used 900" in str(caught.value.body())
+    one.settle(ticket, 100)  # the request really used 100 tokens
+    two.admit(who, 800)
+    with pytest.raises(RateLimited) as too_large:
+        one.admit(caller(), 1001)
+    assert too_large.value.retry_after is None
+
+
+def test_an_unreachable_redis_counts_in_the_replica_within_its_timeout():
+    closed = "redis://127.0.0.1:9/0"  # discard port: nothing listens
+    limiter = SharedRateLimiter(closed, 2, None)
+    start = time.monotonic()
+    for _ in range(2):
+        limiter.admit("k", 1)
+    with pytest.raises(RateLimited):
+        limiter.admit("k", 1)  # still limited, by this process's own count
+    assert time.monotonic() - start < 5
+
+
+def test_a_budget_spent_through_one_replica_is_spent_for_the_other(redis_url):
+    clock = [1_900_000_000.0 + uuid.uuid4().int % 10**6 * 86_400]  # a day of its own
+    one = SharedFallbackBudget(redis_url, 0.01, clock=lambda: clock[0])
+    two = SharedFallbackBudget(redis_url, 0.01, clock=lambda: clock[0])
+    one.seed(0.004)
+    two.seed(0.0)  # a later replica does not reset what the first seeded
+    assert two.spent_usd == pytest.approx(0.004) and not two.exhausted
+    one.add(0.003)
+    two.add(0.003)
+    assert one.exhausted and two.exhausted
+    clock[0] += 86_400  # the next UTC day starts from zero
+    assert not one.exhausted and one.spent_usd == 0.0
+    assert 0 < one.seconds_to_reset() <= 86_400
+
+
+def test_an_unreachable_redis_makes_no_paid_call_it_cannot_count():
+    assert SharedFallbackBudget("redis://127.0.0.1:9/0", 100.0).exhausted
