@@ -25,6 +25,8 @@ class ChatRequest:
     """Ask one route first (None: local); the fallback, difficult questions and escalation."""
     fallbacks: bool = True
     """Let a failing local route fall back; False fails the request instead (local-only)."""
+    paid: bool = True
+    """May the paid fallback answer at all (False: the caller's budget is spent)."""
     cancel: asyncio.Event | None = field(default=None, compare=False)
     """Set by the caller to stop generation early (the output rails blocked the answer)."""
 

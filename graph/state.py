@@ -38,6 +38,8 @@ class InputState(TypedDict):
     """Id of this request's trace. Only a turn of a thread the client names is checkpointed."""
     project: NotRequired[str]
     """The caller's project (its API key's): cached answers are shared within it only."""
+    local_only: NotRequired[bool]
+    """The caller's spend budget is spent and its policy keeps it local: no paid call."""
 
 
 class State(InputState, total=False):

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from starlette.exceptions import HTTPException
 
 import graph
 from serving.access import KeyStore, RateLimiter, SharedRateLimiter
+from serving.access.budgets import Budgets, Ledger, RedisLedger, month_start, seeded_ledger
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
+from serving.chat.checkpoints import checkpoint_database, checkpointer
 from serving.chat.service import ChatService
 from serving.chat.threads import ThreadRetention
+from serving.database import open_database
 from serving.errors import APIError, ConfigError, error_body
 from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import BodySizeLimit, LoopbackHosts
@@ -48,22 +51,23 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        traces = TraceStore(settings.data_dir / "traces.sqlite", settings.trace_retention_days)
+        traces = TraceStore(open_database(settings, "traces.sqlite"), settings.trace_retention_days)
         app.state.traces = traces
         if (budget := parts.chat_model.budget) is not None:
             budget.seed(traces.fallback_cost(since=budget.day_start()))
+        budgets = Budgets(_ledger(settings, traces), alert=alerts.send)
         supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
         if supervisor is not None:
             supervisor.start()
         await parts.warm_up()
         seeding = await seed(parts)
-        checkpoints = str(settings.data_dir / "checkpoints.sqlite")
-        async with AsyncSqliteSaver.from_conn_string(checkpoints) as saver:
+        async with checkpointer(settings) as saver:
             observer = Observer(traces, metrics, alerts)
-            threads = ThreadRetention(checkpoints, saver, settings.thread_retention_days)
+            threads_db = checkpoint_database(settings)
+            threads = ThreadRetention(threads_db, saver, settings.thread_retention_days)
             await threads.prune()
             app.state.chat = ChatService(
-                graph.build(parts.context(), saver), settings, observer, threads
+                graph.build(parts.context(), saver), settings, observer, threads, budgets
             )
             try:
                 yield
@@ -74,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
                     await supervisor.stop()
                 parts.close()
                 traces.close()
+                threads_db.close()
 
     # The API docs are served by docs_router, behind the same keys as the admin endpoints.
     app = FastAPI(
@@ -107,6 +112,15 @@ def create_app(settings: Settings) -> FastAPI:
     if app.state.keys is None:
         app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
     return app
+
+
+def _ledger(settings: Settings, traces: TraceStore) -> Ledger:
+    """Where spend is counted for the budgets: Redis for replicas, else this process (from the
+    month's traces)."""
+    if settings.redis_url:
+        return RedisLedger(settings.redis_url)
+    now = time.time()
+    return seeded_ledger(traces.spend_by_caller(since=month_start(now)), now)
 
 
 def _check_exposure(settings: Settings) -> None:

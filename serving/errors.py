@@ -117,6 +117,12 @@ class BudgetExhausted(APIError):
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
+class BudgetExceeded(BudgetExhausted):
+    """A project's or key's own spend budget (serving/access/budgets.py) is spent."""
+
+    code = "budget_exceeded"
+
+
 class StoreUnavailable(APIError):
     status_code = 503
     type = "service_unavailable"

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="OpenAI-compatible base URL (…/v1) of an already-running vLLM; when set, "
         "`railyard serve` launches no local model server.",
     )
+    local_base_urls: list[str] = Field(
+        [], description="A pool of already-running vLLM servers (…/v1 each), serving the same "
+        "model under LOCAL_SERVED_NAME: one LiteLLM model group, balanced by the routing "
+        "policy's `strategy`, each server with its own health and cooldown; the fallback stays "
+        "the last resort. When set, `railyard serve` launches no local model server.",
+    )  # fmt: skip
     local_port: int = Field(
         8001, ge=1, le=65535, description="Port of the vLLM server that `serve`/`vllm` launch."
     )
@@ -230,6 +236,12 @@ class Settings(BaseSettings):
         "logs; uvicorn's forwarded_allow_ips). Empty: the header is ignored and the connecting "
         "address is the client.",
     )  # fmt: skip
+    database_url: SecretStr | None = Field(
+        None, description="Postgres shared by every gateway replica "
+        "(postgresql://railyard@db-host:5432/railyard; a password in it or in PGPASSWORD): "
+        "traces, feedback and conversation threads (LangGraph's checkpoints). Its schema is "
+        "created and migrated on start. Unset: SQLite files in DATA_DIR.",
+    )  # fmt: skip
     redis_url: str | None = Field(
         None, description="Redis shared by every gateway replica (redis://host:6379/0): rate "
         "limits and the fallback budget are counted there, across replicas and restarts. "
@@ -307,8 +319,16 @@ class Settings(BaseSettings):
     @property
     def managed_local(self) -> bool:
         """True when railyard launches and supervises vLLM itself."""
-        return self.local_base_url is None
+        return self.local_base_url is None and not self.local_base_urls
 
     @property
     def local_url(self) -> str:
-        return self.local_base_url or f"http://127.0.0.1:{self.local_port}/v1"
+        """The first local server (the one `serve` launches, when it launches one)."""
+        return self.local_urls[0]
+
+    @property
+    def local_urls(self) -> list[str]:
+        """Every local server of the pool."""
+        if self.local_base_urls:
+            return list(self.local_base_urls)
+        return [self.local_base_url or f"http://127.0.0.1:{self.local_port}/v1"]

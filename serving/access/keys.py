@@ -9,6 +9,11 @@ a restart; `railyard keys add` writes it and prints the new key once.
         rpm: 60                  # optional: requests per minute (default RAILYARD_RATE_LIMIT_RPM)
         tpm: 40000               # optional: tokens per minute (default RAILYARD_RATE_LIMIT_TPM)
         admin: true              # optional: may use /v1/admin/*, /docs and /openapi.json
+        usd_per_day: 5           # optional: this key's spend budgets (serving/access/budgets.py)
+        usd_per_month: 100
+        over_budget: refuse      # or local-only: answered by the local model, no paid call
+    projects:                    # optional: budgets per project, across its keys
+      payroll-bot: {usd_per_day: 20, usd_per_month: 400, over_budget: local-only}
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from serving.access.budgets import Budget, Scope
 from serving.errors import ConfigError, KeysUnavailable, Unauthorized
 
 PREFIX = "ry-"
@@ -39,12 +46,25 @@ class KeyEntry(BaseModel):
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
     admin: bool = False
+    usd_per_day: float | None = Field(None, gt=0)
+    usd_per_month: float | None = Field(None, gt=0)
+    over_budget: Literal["refuse", "local-only"] = "refuse"
+
+    def budget(self) -> Budget | None:
+        if self.usd_per_day is None and self.usd_per_month is None:
+            return None
+        return Budget(
+            usd_per_day=self.usd_per_day,
+            usd_per_month=self.usd_per_month,
+            over_budget=self.over_budget,
+        )
 
 
 class KeyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     keys: list[KeyEntry] = []
+    projects: dict[str, Budget] = {}
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,8 @@ class Caller:
     """May use the admin endpoints (ingestion) and the API docs."""
     anonymous: bool = False
     """No key (a gateway without keys): known by its address only."""
+    budgets: tuple[Scope, ...] = ()
+    """Its key's and its project's spend budgets, where set."""
 
 
 def digest(key: str) -> str:
@@ -76,6 +98,7 @@ class KeyStore:
         self._lock = threading.Lock()
         self._mtime: float | None = None
         self._entries: list[KeyEntry] = []
+        self._projects: dict[str, Budget] = {}
         self.broken: str | None = None
         """Why no key is accepted now (the file was removed or broken after start)."""
         self._load()
@@ -106,6 +129,7 @@ class KeyStore:
             self._fail(f"API keys file {self.path} is invalid: {e}")
             return
         self._entries, self._mtime, self.broken = parsed.keys, mtime, None
+        self._projects = parsed.projects
 
     def _fail(self, reason: str) -> None:
         if self.broken != reason:
@@ -121,7 +145,7 @@ class KeyStore:
             )
         with self._lock:
             self._load()
-            entries, broken = self._entries, self.broken
+            entries, broken, projects = self._entries, self.broken, self._projects
         if broken:
             raise KeysUnavailable(
                 "API keys cannot be checked right now; the gateway's operator has been alerted."
@@ -129,22 +153,32 @@ class KeyStore:
         hashed = digest(key.strip())
         for entry in entries:
             if hmac.compare_digest(entry.sha256, hashed):
+                budgets = []
+                if (own := entry.budget()) is not None:
+                    budgets.append(Scope(f"key:{hashed[:12]}", own))
+                if (shared := projects.get(entry.project)) is not None:
+                    budgets.append(Scope(f"project:{entry.project}", shared))
                 return Caller(
-                    hashed[:12], entry.project, entry.user, entry.rpm, entry.tpm, entry.admin
-                )
+                    hashed[:12], entry.project, entry.user, entry.rpm, entry.tpm, entry.admin,
+                    budgets=tuple(budgets),
+                )  # fmt: skip
         raise Unauthorized("Incorrect API key provided.")
 
 
 def add_key(
     path: Path, project: str, user: str | None = None, rpm: int | None = None,
-    tpm: int | None = None, admin: bool = False,
+    tpm: int | None = None, admin: bool = False, usd_per_day: float | None = None,
+    usd_per_month: float | None = None, over_budget: str = "refuse",
 ) -> str:  # fmt: skip
     """Create a key for `project`, store its hash in `path`, and return the key itself."""
     path = Path(path)
     current = yaml.safe_load(path.read_text()) if path.exists() else None
     parsed = KeyFile.model_validate(current or {})
     key = new_key()
-    entry = KeyEntry(sha256=digest(key), project=project, user=user, rpm=rpm, tpm=tpm, admin=admin)
+    entry = KeyEntry(
+        sha256=digest(key), project=project, user=user, rpm=rpm, tpm=tpm, admin=admin,
+        usd_per_day=usd_per_day, usd_per_month=usd_per_month, over_budget=over_budget,
+    )  # fmt: skip
     parsed.keys.append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(parsed.model_dump(exclude_defaults=True), sort_keys=False))

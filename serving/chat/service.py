@@ -13,6 +13,7 @@ from graph.errors import PromptTooLong, RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
 from graph.state import InputState, Params
 from serving.access import Caller
+from serving.access.budgets import Budgets
 from serving.chat.protocol import (
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -42,11 +43,13 @@ class ChatService:
         settings: Settings,
         observer: Observer | None = None,
         threads: ThreadRetention | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings
         self.observer = observer
         self.threads = threads
+        self.budgets = budgets
 
     async def _thread_used(self, thread_id: str | None) -> None:
         if thread_id is not None and self.threads is not None:
@@ -82,6 +85,9 @@ class ChatService:
     def _finished(
         self, state: dict[str, Any], started: float, t0: float, stream: bool, caller: Caller | None
     ) -> None:
+        if self.budgets is not None and caller is not None and caller.budgets:
+            cost = (state.get("generation") or {}).get("cost_usd") or 0.0
+            self.budgets.charge(list(caller.budgets), cost)
         if self.observer is not None:
             latency_ms = (time.perf_counter() - t0) * 1000
             who = {}
@@ -137,6 +143,9 @@ class ChatService:
         inputs = InputState(messages=messages, params=params, trace_id=trace_id)
         if caller is not None:
             inputs["project"] = caller.project  # cached answers are shared within it only
+            if self.budgets is not None and caller.budgets:
+                if self.budgets.check(list(caller.budgets)):  # raises when it must refuse
+                    inputs["local_only"] = True
         return inputs
 
     def _check_length(self, request: ChatCompletionRequest) -> None:

@@ -1,31 +1,34 @@
 """Retention of conversation threads: each turn of a named thread is checkpointed by LangGraph
-(DATA_DIR/checkpoints.sqlite); this remembers when each thread was last used, in the same file,
-and deletes threads unused for the retention period, through the checkpointer's own
-`adelete_thread` (at start and at most once an hour, on a turn)."""
+(DATA_DIR/checkpoints.sqlite, or the replicas' Postgres); this remembers when each thread was
+last used, in the same database, and deletes threads unused for the retention period, through
+the checkpointer's own `adelete_thread` (at start and at most once an hour, on a turn)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from serving.database import Database
+
 PRUNE_EVERY_S = 3600.0
-SCHEMA = "CREATE TABLE IF NOT EXISTS railyard_threads (thread_id TEXT PRIMARY KEY, used REAL)"
+MIGRATIONS = [
+    [
+        "CREATE TABLE IF NOT EXISTS railyard_threads "
+        "(thread_id TEXT PRIMARY KEY, used DOUBLE PRECISION)"
+    ],
+]
 
 
 class ThreadRetention:
-    def __init__(self, path: Path, saver: BaseCheckpointSaver, retention_days: float) -> None:
-        self.path, self.saver = Path(path), saver
+    def __init__(
+        self, database: Database, saver: BaseCheckpointSaver, retention_days: float
+    ) -> None:
+        self.database, self.saver = database, saver
         self.retention_s = retention_days * 86_400
         self._pruned_at = 0.0
-        with self._connect() as db:
-            db.execute(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+        database.migrate("threads", MIGRATIONS)
 
     async def used(self, thread_id: str) -> None:
         """Record a turn of `thread_id`; prune old threads when an hour has passed."""
@@ -44,7 +47,7 @@ class ThreadRetention:
         return stale
 
     def _touch(self, thread_id: str, now: float) -> None:
-        with self._connect() as db:
+        with self.database.connect() as db:
             db.execute(
                 "INSERT INTO railyard_threads VALUES (?, ?) "
                 "ON CONFLICT (thread_id) DO UPDATE SET used = excluded.used",
@@ -52,11 +55,11 @@ class ThreadRetention:
             )
 
     def _stale(self, cutoff: float) -> list[str]:
-        with self._connect() as db:
+        with self.database.connect() as db:
             rows = db.execute("SELECT thread_id FROM railyard_threads WHERE used < ?", (cutoff,))
-            return [r[0] for r in rows]
+            return [r["thread_id"] for r in rows.fetchall()]
 
     def _forget(self, thread_ids: list[str]) -> None:
-        with self._connect() as db:
-            db.executemany("DELETE FROM railyard_threads WHERE thread_id = ?",
-                           [(t,) for t in thread_ids])  # fmt: skip
+        with self.database.connect() as db:
+            for thread_id in thread_ids:
+                db.execute("DELETE FROM railyard_threads WHERE thread_id = ?", (thread_id,))

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from serving.database import open_database
 from serving.observability.store import TraceStore
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -51,10 +52,10 @@ def run(settings, args) -> int:
     from rich.table import Table
 
     path = settings.data_dir / "traces.sqlite"
-    if not path.exists():
+    if not settings.database_url and not path.exists():
         print(f"railyard traces: no trace store at {path}", file=sys.stderr)
         return 2
-    store = TraceStore(path, settings.trace_retention_days)
+    store = TraceStore(open_database(settings, path.name), settings.trace_retention_days)
     try:
         if args.traces_command == "show":
             trace = store.get(args.trace_id)

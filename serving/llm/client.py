@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 import uuid
@@ -125,7 +126,8 @@ class RouterChatModel:
             LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
             FALLBACK: self._fallback_price(),
         }
-        self._scoring_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        self._scoring_client: tuple[asyncio.AbstractEventLoop, list[Any]] | None = None
+        self._scoring_turn = itertools.count()
         self.budget = budget_for(settings)
         if _failures not in litellm.callbacks:
             litellm.callbacks.append(_failures)
@@ -136,33 +138,42 @@ class RouterChatModel:
             allowed_fails=self.policy.allowed_fails,
             cooldown_time=self.policy.cooldown_s,
             retry_after=0,
+            routing_strategy=self.policy.strategy,
+            # simple-shuffle: a request that fails on one local server is re-picked across the
+            # pool's others before the paid fallback.
+            enable_weighted_failover=True,
         )
 
     def _model_list(self) -> list[dict[str, Any]]:
         s, p = self.settings, self.policy
         key = s.openai_api_key.get_secret_value() if s.openai_api_key else "missing-openai-key"
+        pool = []
+        for i, url in enumerate(s.local_urls):
+            pool += [
+                {
+                    "model_name": LOCAL,
+                    "litellm_params": {
+                        "model": f"hosted_vllm/{s.local_served_name}",
+                        "api_base": url,
+                        "api_key": "not-needed",
+                        "timeout": p.local.timeout_s,
+                        "stream_timeout": p.local.stream_timeout_s,
+                    },
+                    "model_info": {"id": _member(LOCAL, i)},
+                },
+                {
+                    "model_name": SCORE,
+                    "litellm_params": {
+                        "model": f"text-completion-openai/{s.local_served_name}",
+                        "api_base": url,
+                        "api_key": "not-needed",
+                        "timeout": p.local.timeout_s,
+                    },
+                    "model_info": {"id": _member(SCORE, i)},
+                },
+            ]
         return [
-            {
-                "model_name": LOCAL,
-                "litellm_params": {
-                    "model": f"hosted_vllm/{s.local_served_name}",
-                    "api_base": s.local_url,
-                    "api_key": "not-needed",
-                    "timeout": p.local.timeout_s,
-                    "stream_timeout": p.local.stream_timeout_s,
-                },
-                "model_info": {"id": LOCAL},
-            },
-            {
-                "model_name": SCORE,
-                "litellm_params": {
-                    "model": f"text-completion-openai/{s.local_served_name}",
-                    "api_base": s.local_url,
-                    "api_key": "not-needed",
-                    "timeout": p.local.timeout_s,
-                },
-                "model_info": {"id": SCORE},
-            },
+            *pool,
             {
                 "model_name": FALLBACK,
                 "litellm_params": {
@@ -200,6 +211,8 @@ class RouterChatModel:
         }
         if not request.fallbacks:
             kwargs["disable_fallbacks"] = True
+        if not request.paid:  # the caller's own budget is spent: the local model answers
+            kwargs["model"], kwargs["disable_fallbacks"] = LOCAL, True
         for name in ("temperature", "top_p", "stop", "user"):
             value = getattr(request, name)
             if value is not None:
@@ -286,20 +299,24 @@ class RouterChatModel:
         return Scores(means, [tokens for tokens, _, _ in results], generation)
 
     def _score_client(self):
-        """The scoring HTTP client of the running event loop (a client's connections belong
-        to the loop that opened them)."""
+        """A scoring HTTP client of the running event loop (a client's connections belong
+        to the loop that opened them), one per local server, taken in turn."""
         loop = asyncio.get_running_loop()
         if self._scoring_client is None or self._scoring_client[0] is not loop:
             import openai
 
-            client = openai.AsyncOpenAI(
-                base_url=self.settings.local_url,
-                api_key="not-needed",
-                timeout=self.policy.local.timeout_s,
-                max_retries=0,
-            )
-            self._scoring_client = (loop, client)
-        return self._scoring_client[1]
+            clients = [
+                openai.AsyncOpenAI(
+                    base_url=url,
+                    api_key="not-needed",
+                    timeout=self.policy.local.timeout_s,
+                    max_retries=0,
+                )
+                for url in self.settings.local_urls
+            ]
+            self._scoring_client = (loop, clients)
+        clients = self._scoring_client[1]
+        return clients[next(self._scoring_turn) % len(clients)]
 
     async def _score_one(
         self, prefix: str, rest: str, request_id: str
@@ -357,29 +374,47 @@ class RouterChatModel:
         chars = sum(len(str(m.get("content") or "")) for m in request.messages)
         if chars + request.max_tokens + TEMPLATE_TOKENS <= window:
             return
-        url = self.settings.local_url.removesuffix("/").removesuffix("/v1") + "/tokenize"
         body = {"model": self.settings.local_served_name, "messages": request.messages}
-        try:
-            async with httpx.AsyncClient(timeout=self.policy.local.stream_timeout_s) as client:
-                counted = (await client.post(url, json=body)).raise_for_status().json()
-        except (httpx.HTTPError, ValueError) as e:
-            # No count (the local server is down): routing decides, as for any local failure.
-            log.warning("could not count the prompt's tokens: %s", e)
+        counted = None
+        async with httpx.AsyncClient(timeout=self.policy.local.stream_timeout_s) as client:
+            for base in self.settings.local_urls:  # the pool's servers share one model
+                url = base.removesuffix("/").removesuffix("/v1") + "/tokenize"
+                try:
+                    counted = (await client.post(url, json=body)).raise_for_status().json()
+                    break
+                except (httpx.HTTPError, ValueError) as e:
+                    log.warning("could not count the prompt's tokens at %s: %s", url, e)
+        if counted is None:
+            # No count (no local server answers): routing decides, as for any local failure.
             return
         window = counted.get("max_model_len") or window
         if counted["count"] + request.max_tokens > window:
             raise PromptTooLong(counted["count"], request.max_tokens, window)
 
     async def local_health(self) -> bool:
-        """True when the local vLLM server answers /health."""
+        """True when a local server of the pool answers /health."""
+        return any((await self.local_pool_health()).values())
+
+    async def local_pool_health(self) -> dict[str, bool]:
+        """Which local servers answer /health, by deployment id (`local`, `local-2`, ...)."""
         import httpx
 
-        url = self.settings.local_url.removesuffix("/").removesuffix("/v1") + "/health"
-        try:
-            async with httpx.AsyncClient(timeout=2) as client:
-                return (await client.get(url)).status_code == 200
-        except httpx.HTTPError:
-            return False
+        async def up(client: httpx.AsyncClient, url: str) -> bool:
+            try:
+                health = url.removesuffix("/").removesuffix("/v1") + "/health"
+                return (await client.get(health)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        urls = self.settings.local_urls
+        async with httpx.AsyncClient(timeout=2) as client:
+            found = await asyncio.gather(*(up(client, url) for url in urls))
+        return {_member(LOCAL, i): ok for i, ok in enumerate(found)}
+
+
+def _member(group: str, index: int) -> str:
+    """Deployment id of a pool member: `local`, `local-2`, ..."""
+    return group if index == 0 else f"{group}-{index + 1}"
 
 
 def _mean(tokens: list[tuple[str, float]]) -> float:

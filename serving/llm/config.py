@@ -5,6 +5,7 @@ policy's (graph/routing.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
@@ -57,6 +58,10 @@ class RouterConfig(BaseModel):
 
     local: RouteConfig
     fallback: RouteConfig
+    strategy: Literal["simple-shuffle", "least-busy", "usage-based-routing-v2"] = "simple-shuffle"
+    """How LiteLLM picks among several local servers (RAILYARD_LOCAL_BASE_URLS). With
+    `simple-shuffle` a request that fails on one server is retried on another before the
+    fallback (LiteLLM's same-group failover); the others fall back at once."""
     retries: int = Field(0, ge=0)
     allowed_fails: int = Field(1, ge=0)
     cooldown_s: PositiveFloat = 30

@@ -1,11 +1,12 @@
-"""Traces and feedback in SQLite (the data dir's `traces.sqlite` by default).
+"""Traces and feedback, in the data dir's `traces.sqlite` or the replicas' shared Postgres
+(serving/database.py).
 
 Requests hand their trace to `record()`, which only queues it: one writer thread commits, so
 tracing stays off the request path. The queue is bounded (a stalled disk drops traces, counted,
 rather than growing without end). A trace is readable as soon as its response has been sent:
 `get` answers a queued trace from memory; the other readers wait at most READ_WAIT_S for what
-was queued before them, never for the whole queue. WAL mode lets the CLI read while the server
-writes. Traces older than the retention period are deleted at start and once a day.
+was queued before them, never for the whole queue. Traces older than the retention period are
+deleted at start and once a day.
 """
 
 from __future__ import annotations
@@ -13,37 +14,44 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
-from pathlib import Path
 from typing import Any
+
+from serving.database import Connection, Database
 
 log = logging.getLogger("railyard.traces")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS traces (
-    trace_id TEXT PRIMARY KEY,
-    created REAL NOT NULL,
-    project TEXT NOT NULL,
-    user TEXT,
-    route TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    prompt_version TEXT,
-    cost_usd REAL NOT NULL,
-    latency_ms REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS traces_created ON traces (created);
-CREATE INDEX IF NOT EXISTS traces_project ON traces (project, created);
-CREATE TABLE IF NOT EXISTS feedback (
-    trace_id TEXT NOT NULL REFERENCES traces (trace_id) ON DELETE CASCADE,
-    created REAL NOT NULL,
-    score REAL NOT NULL,
-    comment TEXT
-);
-CREATE INDEX IF NOT EXISTS feedback_trace ON feedback (trace_id);
-"""
+MIGRATIONS = [
+    [
+        """CREATE TABLE IF NOT EXISTS traces (
+            trace_id TEXT PRIMARY KEY,
+            created DOUBLE PRECISION NOT NULL,
+            project TEXT NOT NULL,
+            "user" TEXT,
+            route TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            prompt_version TEXT,
+            cost_usd DOUBLE PRECISION NOT NULL,
+            latency_ms DOUBLE PRECISION NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS traces_created ON traces (created)",
+        "CREATE INDEX IF NOT EXISTS traces_project ON traces (project, created)",
+        """CREATE TABLE IF NOT EXISTS feedback (
+            trace_id TEXT NOT NULL REFERENCES traces (trace_id) ON DELETE CASCADE,
+            created DOUBLE PRECISION NOT NULL,
+            score DOUBLE PRECISION NOT NULL,
+            comment TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS feedback_trace ON feedback (trace_id)",
+    ],
+    [
+        # The API key a trace's request came with (its spend counts toward the key's budget).
+        "ALTER TABLE traces ADD COLUMN key_id TEXT",
+    ],
+]
+"""The schema, version by version (a file from before versioning already has version 1)."""
 DAY_S = 86_400
 MAX_QUEUED = 10_000
 READ_WAIT_S = 2.0
@@ -51,12 +59,10 @@ _STOP = object()
 
 
 class TraceStore:
-    def __init__(self, path: Path, retention_days: float = 30) -> None:
-        self.path = Path(path)
+    def __init__(self, database: Database, retention_days: float = 30) -> None:
+        self.database = database
         self.retention_s = retention_days * DAY_S
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        database.migrate("traces", MIGRATIONS)
         self._queue: queue.Queue = queue.Queue(maxsize=MAX_QUEUED)
         self._pending: dict[str, dict[str, Any]] = {}
         """Queued traces by id, until committed."""
@@ -67,13 +73,6 @@ class TraceStore:
         self._pruned_at = 0.0
         self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
         self._writer.start()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.row_factory = sqlite3.Row
-        return db
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -104,49 +103,52 @@ class TraceStore:
     def close(self) -> None:
         self._queue.put(_STOP)
         self._writer.join(timeout=10)
+        self.database.close()
 
     def _write_loop(self) -> None:
-        db = self._connect()
-        try:
-            while True:
-                item = self._queue.get()
-                try:
-                    if item is _STOP:
-                        return
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                with self.database.connect() as db:
                     self._insert(db, item)
                     self._prune_daily(db)
-                except Exception:
-                    log.exception("trace %s not stored", getattr(item, "get", dict)("trace_id"))
-                finally:
-                    self._queue.task_done()
-                    if item is not _STOP:
-                        with self._progress:
-                            self._pending.pop(item.get("trace_id"), None)
-                            self._written += 1
-                            self._progress.notify_all()
-        finally:
-            db.close()
+            except Exception:
+                log.exception("trace %s not stored", getattr(item, "get", dict)("trace_id"))
+            finally:
+                self._queue.task_done()
+                if item is not _STOP:
+                    with self._progress:
+                        self._pending.pop(item.get("trace_id"), None)
+                        self._written += 1
+                        self._progress.notify_all()
 
-    def _insert(self, db: sqlite3.Connection, trace: dict[str, Any]) -> None:
-        with db:
-            db.execute(
-                "INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    trace["trace_id"], trace["created"], trace["project"], trace.get("user"),
-                    trace["route"], trace["outcome"], trace.get("prompt_version"),
-                    trace["cost_usd"], trace["latency_ms"], json.dumps(trace),
-                ),
-            )  # fmt: skip
+    def _insert(self, db: Connection, trace: dict[str, Any]) -> None:
+        db.execute(
+            'INSERT INTO traces (trace_id, created, project, "user", route, outcome, '
+            "prompt_version, cost_usd, latency_ms, body, key_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (trace_id) DO UPDATE SET created = excluded.created, "
+            'project = excluded.project, "user" = excluded."user", route = excluded.route, '
+            "outcome = excluded.outcome, prompt_version = excluded.prompt_version, "
+            "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
+            "body = excluded.body, key_id = excluded.key_id",
+            (
+                trace["trace_id"], trace["created"], trace["project"], trace.get("user"),
+                trace["route"], trace["outcome"], trace.get("prompt_version"),
+                trace["cost_usd"], trace["latency_ms"], json.dumps(trace), trace.get("key_id"),
+            ),
+        )  # fmt: skip
 
-    def _prune_daily(self, db: sqlite3.Connection) -> None:
+    def _prune_daily(self, db: Connection) -> None:
         now = time.time()
         if now - self._pruned_at < DAY_S:
             return
         self._pruned_at = now
-        with db:
-            deleted = db.execute(
-                "DELETE FROM traces WHERE created < ?", (now - self.retention_s,)
-            ).rowcount
+        deleted = db.execute(
+            "DELETE FROM traces WHERE created < ?", (now - self.retention_s,)
+        ).rowcount
         if deleted:
             log.info("deleted %d traces older than the retention period", deleted)
 
@@ -158,8 +160,8 @@ class TraceStore:
         if trace_id in self._pending:
             self.flush(READ_WAIT_S)  # the trace itself is still queued
         where, args = _where(None, trace_id=trace_id, project=project)
-        with self._connect() as db:
-            if db.execute(f"SELECT 1 FROM traces WHERE {where}", args).fetchone():
+        with self.database.connect() as db:
+            if db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone():
                 db.execute(
                     "INSERT INTO feedback VALUES (?, ?, ?, ?)",
                     (trace_id, time.time(), score, comment),
@@ -173,19 +175,15 @@ class TraceStore:
         queued = self._pending.get(trace_id)
         if queued is not None:
             return {**queued, "feedback": []}
-        with self._connect() as db:
+        with self.database.connect() as db:
             row = db.execute("SELECT body FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
             if row is None:
                 return None
             trace = json.loads(row["body"])
-            trace["feedback"] = [
-                dict(r)
-                for r in db.execute(
-                    "SELECT created, score, comment FROM feedback WHERE trace_id = ? "
-                    "ORDER BY created",
-                    (trace_id,),
-                )
-            ]
+            trace["feedback"] = db.execute(
+                "SELECT created, score, comment FROM feedback WHERE trace_id = ? ORDER BY created",
+                (trace_id,),
+            ).fetchall()
         return trace
 
     def search(
@@ -201,34 +199,48 @@ class TraceStore:
         self._settle()
         where, args = _where(since, project=project, route=route, outcome=outcome)
         sql = (
-            "SELECT trace_id, created, project, user, route, outcome, prompt_version, cost_usd, "
-            f"latency_ms FROM traces WHERE {where} ORDER BY created DESC LIMIT ?"
+            'SELECT trace_id, created, project, "user", route, outcome, prompt_version, '
+            f"cost_usd, latency_ms FROM traces WHERE {where} ORDER BY created DESC LIMIT ?"
         )
-        with self._connect() as db:
-            return [dict(r) for r in db.execute(sql, (*args, limit))]
+        with self.database.connect() as db:
+            return db.execute(sql, (*args, limit)).fetchall()
 
     def spend(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
         """Cost and requests per UTC day, project and user (the API key's), newest day first."""
         self._settle()
         where, args = _where(since, project=project)
+        day = self.database.day("created")
         sql = (
-            "SELECT date(created, 'unixepoch') AS day, project, user, COUNT(*) AS requests, "
-            "SUM(cost_usd) AS cost_usd, SUM(route = 'fallback') AS fallback_requests "
+            f'SELECT {day} AS day, project, "user", COUNT(*) AS requests, '
+            "SUM(cost_usd) AS cost_usd, "
+            "SUM(CASE WHEN route = 'fallback' THEN 1 ELSE 0 END) AS fallback_requests "
             f"FROM traces WHERE {where} "
-            "GROUP BY day, project, user ORDER BY day DESC, cost_usd DESC"
+            f'GROUP BY {day}, project, "user" ORDER BY day DESC, cost_usd DESC'
         )
-        with self._connect() as db:
-            return [dict(r) for r in db.execute(sql, args)]
+        with self.database.connect() as db:
+            return db.execute(sql, args).fetchall()
+
+    def spend_by_caller(self, *, since: float) -> list[dict[str, Any]]:
+        """Cost per UTC day, project and API key since a time (to seed the budgets)."""
+        self._settle()
+        day = self.database.day("created")
+        sql = (
+            f"SELECT {day} AS day, project, key_id, SUM(cost_usd) AS cost_usd FROM traces "
+            f"WHERE created >= ? GROUP BY {day}, project, key_id"
+        )
+        with self.database.connect() as db:
+            return db.execute(sql, (since,)).fetchall()
 
     def fallback_cost(self, *, since: float) -> float:
         """What answers by the fallback route have cost since a time (for its daily budget)."""
         self._settle()
-        with self._connect() as db:
+        with self.database.connect() as db:
             row = db.execute(
-                "SELECT SUM(cost_usd) FROM traces WHERE route = 'fallback' AND created >= ?",
+                "SELECT SUM(cost_usd) AS cost FROM traces WHERE route = 'fallback' "
+                "AND created >= ?",
                 (since,),
             ).fetchone()
-        return float(row[0] or 0.0)
+        return float(row["cost"] or 0.0)
 
     def feedback_summary(self, *, project: str | None = None) -> list[dict[str, Any]]:
         """Feedback per prompt version (on `project`'s traces, when given): how many scores and
@@ -240,8 +252,8 @@ class TraceStore:
             "AVG(f.score) AS mean_score FROM feedback f JOIN traces t USING (trace_id) "
             f"WHERE {where} GROUP BY t.prompt_version ORDER BY t.prompt_version"
         )
-        with self._connect() as db:
-            return [dict(r) for r in db.execute(sql, args)]
+        with self.database.connect() as db:
+            return db.execute(sql, args).fetchall()
 
 
 def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:

@@ -27,11 +27,12 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
+    pool = await request.app.state.chat_model.local_pool_health()
     checks = {
         "graph": getattr(request.app.state, "chat", None) is not None,
         "vector_store": await request.app.state.knowledge.check_ready(),
-        "local_model": await request.app.state.chat_model.local_health(),
+        "local_model": any(pool.values()),  # one server of the pool is enough to serve
     }
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "local_servers": pool}
     return JSONResponse(body, status_code=200 if ready else 503)

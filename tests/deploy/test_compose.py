@@ -34,7 +34,10 @@ def env_example() -> dict[str, str]:
 
 def test_the_stack(compose):
     services = compose["services"]
-    assert set(services) == {"vllm", "etcd", "minio", "milvus", "railyard", "ingest-scheduler"}
+    assert set(services) == {
+        "vllm", "etcd", "minio", "milvus", "postgres", "redis", "railyard", "proxy",
+        "ingest-scheduler",
+    }  # fmt: skip
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
         assert service.get("restart") == "unless-stopped", name
@@ -48,7 +51,12 @@ def test_the_stack(compose):
 
 def test_start_order_waits_on_health(compose):
     services = compose["services"]
-    for name, needs in {"railyard": ("vllm", "milvus"), "milvus": ("etcd", "minio")}.items():
+    order = {
+        "railyard": ("vllm", "milvus", "postgres", "redis"),
+        "milvus": ("etcd", "minio"),
+        "proxy": ("railyard",),
+    }
+    for name, needs in order.items():
         for dependency in needs:
             assert services[name]["depends_on"][dependency]["condition"] == "service_healthy"
 
@@ -74,7 +82,8 @@ def test_every_variable_is_defaulted_or_documented():
 def test_railyard_variables_name_real_settings(compose):
     fields = {f"RAILYARD_{name.upper()}" for name in Settings.model_fields}
     names = set(compose["services"]["railyard"]["environment"]) | set(env_example())
-    railyard = {n for n in names if n.startswith("RAILYARD_") and n != "RAILYARD_PUBLISH_PORT"}
+    compose_only = {"RAILYARD_PUBLISH_PORT", "RAILYARD_REPLICAS"}
+    railyard = {n for n in names if n.startswith("RAILYARD_") and n not in compose_only}
     assert railyard and railyard <= fields, railyard - fields
     # The values the stack sets are valid settings.
     values = compose["services"]["railyard"]["environment"]
@@ -84,4 +93,18 @@ def test_railyard_variables_name_real_settings(compose):
         if key.startswith("RAILYARD_")
     }
     settings["knowledge_base"] = ["/docs"]
+    settings["trusted_proxies"] = yaml.safe_load(settings["trusted_proxies"])
     Settings(**settings)
+
+
+def test_replicas_share_state_behind_the_proxy(compose):
+    services = compose["services"]
+    railyard = services["railyard"]
+    assert railyard["deploy"]["replicas"] == "${RAILYARD_REPLICAS:-2}"
+    assert "ports" not in railyard  # reached through the proxy only
+    env = railyard["environment"]
+    assert env["RAILYARD_DATABASE_URL"].startswith("postgresql://")
+    assert env["RAILYARD_REDIS_URL"] == "redis://redis:6379/0"
+    assert services["ingest-scheduler"]["environment"]["RAILYARD_DATABASE_URL"]
+    nginx = (COMPOSE.parent / "nginx.conf").read_text()
+    assert "server railyard:8000" in nginx and "proxy_buffering off" in nginx

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from serving.database import SqliteDatabase
 from serving.observability import store as trace_store
 from serving.observability.store import TraceStore
 
@@ -20,7 +21,7 @@ def trace(i: int) -> dict:
 
 def test_the_queue_is_bounded_and_drops_are_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(trace_store, "MAX_QUEUED", 50)
-    store = TraceStore(tmp_path / "traces.sqlite")
+    store = TraceStore(SqliteDatabase(tmp_path / "traces.sqlite"))
     try:
         for i in range(5000):  # far faster than one writer commits
             store.record(trace(i))
@@ -34,7 +35,7 @@ def test_the_queue_is_bounded_and_drops_are_counted(tmp_path, monkeypatch):
 
 
 def test_a_reader_gets_a_queued_trace_without_waiting_for_the_queue(tmp_path):
-    store = TraceStore(tmp_path / "traces.sqlite")
+    store = TraceStore(SqliteDatabase(tmp_path / "traces.sqlite"))
     try:
         for i in range(3000):
             store.record(trace(i))

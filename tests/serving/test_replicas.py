@@ -1,5 +1,6 @@
-"""Two `railyard serve` processes over one Redis count toward the same limits (issue 16): the
-requests-per-minute limit of a caller is reached across both, and a fallback budget spent
+"""Two `railyard serve` processes over one Postgres and one Redis act as one gateway (issue 16):
+a caller's requests per minute are counted across both, a trace written by one is read through
+the other, a thread started on one is continued on the other, and a fallback budget spent
 through one refuses paid calls on the other."""
 
 from __future__ import annotations
@@ -14,18 +15,9 @@ QUESTION = "How much sick leave do employees earn every pay period?"
 RPM = 4
 
 
-@pytest.fixture(scope="module")
-def replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url):
-    settings = {
-        "local_base_url": vllm_url,
-        "redis_url": redis_url,
-        "rate_limit_rpm": str(RPM),
-        "routing_mode": "api-only",
-        "rails_enabled": "false",
-        "fallback_budget_usd_per_day": "0.0000001",  # spent by the first paid answer
-    }
+def pair(name: str, run_dir, fallback_server, knowledge_base, **settings: str):
     servers = [
-        serve(f"replica-{i}", run_dir, fallback_server, knowledge_base, **settings) for i in (1, 2)
+        serve(f"{name}-{i}", run_dir, fallback_server, knowledge_base, **settings) for i in (1, 2)
     ]
     try:
         for server in servers:
@@ -38,26 +30,82 @@ def replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url):
             server.stop()
 
 
+@pytest.fixture(scope="module")
+def replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url, database_url):
+    yield from pair(
+        "replica", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
+        redis_url=redis_url, database_url=database_url, rate_limit_rpm=str(RPM),
+        rails_enabled="false",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def paying_replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url, database_url):
+    """Routed to the paid fallback, with a budget the first paid answer spends."""
+    yield from pair(
+        "paying-replica", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
+        redis_url=redis_url, database_url=database_url, routing_mode="api-only",
+        rails_enabled="false", fallback_budget_usd_per_day="0.0000001",
+    )  # fmt: skip
+
+
+def client(server) -> openai.OpenAI:
+    key = "unused"  # pragma: allowlist secret
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+
+
 def test_a_callers_requests_per_minute_are_counted_across_replicas(replicas):
     one, two = replicas
-    statuses = [
-        httpx.get(server.url + "/v1/models", timeout=10).status_code
-        for server in (one, two, one, two, one)
-    ]
+    # A caller of its own (rate limits without keys are per client address): 127.0.0.2.
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as caller:
+        statuses = [
+            caller.get(server.url + "/v1/models", timeout=10).status_code
+            for server in (one, two, one, two, one)
+        ]
+        refused = caller.get(two.url + "/v1/models", timeout=10)
     assert statuses == [200] * RPM + [429]
-    refused = httpx.get(two.url + "/v1/models", timeout=10)
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limit_exceeded"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
-def test_a_budget_spent_through_one_replica_refuses_paid_calls_on_the_other(
-    replicas, fallback_server
-):
-    key = "unused"  # pragma: allowlist secret
-    one, two = (
-        openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
-        for server in replicas
+def test_a_trace_written_by_one_replica_is_read_through_the_other(replicas):
+    one, two = replicas
+    answer = client(one).chat.completions.with_raw_response.create(
+        model="railyard", max_tokens=16, messages=[{"role": "user", "content": QUESTION}]
     )
+    trace_id = answer.headers["X-Railyard-Trace-Id"]
+    trace = httpx.get(f"{two.url}/v1/traces/{trace_id}", timeout=10)
+    assert trace.status_code == 200 and trace.json()["trace_id"] == trace_id
+    listed = httpx.get(f"{two.url}/v1/traces", params={"limit": 200}, timeout=10).json()
+    assert trace_id in [row["trace_id"] for row in listed["data"]]
+
+
+def test_a_thread_started_on_one_replica_is_continued_on_the_other(replicas, database_url):
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    one, two = replicas
+    thread = "replica-thread-5e1f"
+    turns = []
+    for server, question in ((one, QUESTION), (two, "And how many days is that per year?")):
+        reply = client(server).chat.completions.with_raw_response.create(
+            model="railyard", max_tokens=16, extra_headers={"X-Railyard-Thread-Id": thread},
+            messages=[{"role": "user", "content": question}],
+        )  # fmt: skip
+        turns.append(reply.headers["X-Railyard-Trace-Id"])
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as db:
+        saved = list(PostgresSaver(db).list({"configurable": {"thread_id": thread}}))
+    # One history: the second replica's turn follows the first's checkpoints.
+    history = [c.checkpoint["channel_values"].get("trace_id") for c in reversed(saved)]
+    assert [t for t in dict.fromkeys(history) if t] == turns
+    assert all(c.parent_config for c in saved[:-1])
+
+
+def test_a_budget_spent_through_one_replica_refuses_paid_calls_on_the_other(
+    paying_replicas, fallback_server
+):
+    one, two = (client(server) for server in paying_replicas)
 
     def ask(client: openai.OpenAI, marker: str):
         return client.chat.completions.create(

@@ -128,3 +128,50 @@ def wait_for_redis(server: Server, timeout: float = 30) -> Server:
         except redis.RedisError:
             time.sleep(0.2)
     raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s:\n{server.tail()}")
+
+
+def postgres_server(name: str, log_dir: Path) -> Server:
+    """A throwaway PostgreSQL cluster (Debian's postgresql package) in a directory of its own,
+    trusting local connections, database `railyard`. PostgreSQL refuses to run as root: as
+    root, the cluster belongs to the `postgres` user."""
+    import glob
+    import shutil
+    import tempfile
+
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    bindir = Path(binaries[-1]) if binaries else Path(shutil.which("initdb") or "initdb").parent
+    data = Path(tempfile.mkdtemp(prefix="railyard-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_owner, str(bindir / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U",
+         "railyard", "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    argv = [*as_owner, str(bindir / "postgres"), "-D", str(data / "db"), "-p", str(port)]
+    argv += ["-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}"]
+    argv += ["-c", "fsync=off", "-c", "max_connections=200"]
+    server = Server(name, argv, clean_env(), port, log_dir / f"{name}.log")
+    server.data = data  # type: ignore[attr-defined]
+    return server
+
+
+def wait_for_postgres(server: Server, timeout: float = 60) -> str:
+    """Wait until the cluster answers; create database `railyard`; its URL."""
+    import psycopg
+
+    base = f"postgresql://railyard@127.0.0.1:{server.port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc and server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.tail()}")
+        try:
+            with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=2) as db:
+                db.execute("CREATE DATABASE railyard")
+            return f"{base}/railyard"
+        except psycopg.OperationalError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s:\n{server.tail()}")

@@ -1,0 +1,86 @@
+"""The trace store and thread retention on a real PostgreSQL (RAILYARD_DATABASE_URL, issue 16):
+the same queries as on SQLite, migrations applied once even when replicas start together."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+
+import psycopg
+
+from serving.chat.threads import ThreadRetention
+from serving.database import PostgresDatabase
+from serving.observability.store import MIGRATIONS, TraceStore
+
+
+def trace(project: str, route: str, cost: float, **extra) -> dict:
+    return {
+        "trace_id": uuid.uuid4().hex, "created": time.time(), "project": project,
+        "user": "key-1", "route": route, "outcome": "answered", "prompt_version": "answer@v1",
+        "cost_usd": cost, "latency_ms": 12.5, **extra,
+    }  # fmt: skip
+
+
+def test_traces_feedback_and_spend_on_postgres(database_url):
+    store = TraceStore(PostgresDatabase(database_url))
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    local, paid = trace(project, "local", 0.0), trace(project, "fallback", 0.25, answer="x")
+    store.record(local)
+    store.record(paid)
+    assert store.flush(10)
+    assert store.get(paid["trace_id"])["answer"] == "x"
+    assert store.add_feedback(paid["trace_id"], 1.0, "good", project=project)
+    assert not store.add_feedback(paid["trace_id"], 1.0, None, project="another")
+    assert store.get(paid["trace_id"])["feedback"][0]["comment"] == "good"
+    found = store.search(project=project)
+    assert {row["trace_id"] for row in found} == {local["trace_id"], paid["trace_id"]}
+    assert found[0]["user"] == "key-1"
+    [day] = store.spend(project=project)
+    assert day["requests"] == 2 and day["fallback_requests"] == 1
+    assert day["cost_usd"] == 0.25 and len(day["day"]) == 10
+    assert store.fallback_cost(since=time.time() - 60) >= 0.25
+    assert store.feedback_summary(project=project) == [
+        {"prompt_version": "answer@v1", "scores": 1, "mean_score": 1.0}
+    ]
+    store.close()
+
+
+def test_replicas_starting_together_migrate_once(database_url):
+    errors = []
+
+    def start():
+        try:
+            TraceStore(PostgresDatabase(database_url)).close()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    starting = [threading.Thread(target=start) for _ in range(4)]
+    for t in starting:
+        t.start()
+    for t in starting:
+        t.join()
+    assert errors == []
+    with psycopg.connect(database_url) as db:
+        versions = db.execute(
+            "SELECT version FROM railyard_migrations WHERE component = 'traces'"
+        ).fetchall()
+    assert versions == [(v,) for v in range(1, len(MIGRATIONS) + 1)]
+
+
+def test_thread_retention_on_postgres(database_url):
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    async def run() -> None:
+        async with AsyncPostgresSaver.from_conn_string(database_url) as saver:
+            await saver.setup()
+            retention = ThreadRetention(PostgresDatabase(database_url), saver, retention_days=1)
+            await retention.used("old-thread")
+            later = time.time() + 86_400 + 5
+            assert "old-thread" in await retention.prune(now=later)
+            assert await retention.prune(now=later) == []  # forgotten once deleted
+            await retention.used("new-thread")
+            assert "new-thread" not in await retention.prune()
+
+    asyncio.run(run())
