@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -69,6 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.chat = ChatService(
                 graph.build(parts.context(), saver), settings, observer, threads, budgets
             )
+            # What start-up built (models, policies, compiled graphs: millions of objects) lives
+            # as long as the process: keep it out of the collector's full passes, each of which
+            # would otherwise hold the GIL, and stall the event loop, for seconds.
+            gc.collect()
+            gc.freeze()
             try:
                 yield
             finally:

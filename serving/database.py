@@ -71,6 +71,13 @@ class SqliteDatabase:
 
     def migrate(self, component: str, migrations: Sequence[Sequence[str]]) -> None:
         with self.connect() as db:
+            try:
+                done = _applied(db, component)
+            except sqlite3.OperationalError:  # no migrations table yet
+                done = set()
+        if done >= set(range(1, len(migrations) + 1)):
+            return  # nothing to do: take no write lock (a reader, e.g. the CLI, beside a server)
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")  # one process migrates at a time
             _apply(db, component, migrations)
 
@@ -125,14 +132,14 @@ class _Translating:
         return self.conn.execute(sql.replace("?", "%s"), args)
 
 
+def _applied(db: Connection, component: str) -> set[int]:
+    rows = db.execute("SELECT version FROM railyard_migrations WHERE component = ?", (component,))
+    return {row["version"] for row in rows.fetchall()}
+
+
 def _apply(db: Connection, component: str, migrations: Sequence[Sequence[str]]) -> None:
     db.execute(MIGRATIONS_TABLE)
-    done = {
-        row["version"]
-        for row in db.execute(
-            "SELECT version FROM railyard_migrations WHERE component = ?", (component,)
-        ).fetchall()
-    }
+    done = _applied(db, component)
     for version, statements in enumerate(migrations, start=1):
         if version in done:
             continue

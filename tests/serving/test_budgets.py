@@ -90,7 +90,7 @@ def budget_gateway(run_dir, vllm_url, fallback_server, knowledge_base, budget_ke
         "budget-keys-gateway", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
         api_keys_file=str(budget_keys[0]), routing_mode="api-only", rails_enabled="false",
     )  # fmt: skip
-    server.start().wait("/healthz", 300)
+    server.start().wait("/readyz", 300)  # the knowledge base indexed: questions reach the model
     yield server
     server.stop()
 

@@ -5,6 +5,7 @@ node on the path it took (local, fallback, blocked), the model call's tokens, co
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import openai
@@ -162,10 +163,16 @@ def test_cli_lists_and_shows_traces_while_the_server_runs(gateway, client, monke
     from serving.cli import main
 
     trace_id, _ = ask_raw(client, KB_QUESTION, max_tokens=4)
-    httpx.get(f"{gateway.url}/v1/traces/{trace_id}").raise_for_status()  # committed
+    httpx.get(f"{gateway.url}/v1/traces/{trace_id}").raise_for_status()
     monkeypatch.setenv("RAILYARD_DATA_DIR", str(gateway.data_dir))
-    assert main(["traces", "list", "--since", "10m", "--route", "local", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # The server commits traces from a queue, off the request path: the CLI, another process,
+    # sees one once its writer has committed it (milliseconds; allow a few seconds).
+    for _ in range(20):
+        assert main(["traces", "list", "--since", "10m", "--route", "local", "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        if trace_id in [t["trace_id"] for t in listed]:
+            break
+        time.sleep(0.25)
     assert trace_id in [t["trace_id"] for t in listed]
     assert main(["traces", "show", trace_id]) == 0
     assert json.loads(capsys.readouterr().out)["trace_id"] == trace_id

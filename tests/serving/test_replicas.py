@@ -23,7 +23,7 @@ def pair(name: str, run_dir, fallback_server, knowledge_base, **settings: str):
         for server in servers:
             server.start()
         for server in servers:
-            server.wait("/healthz", 300)
+            server.wait("/readyz", 300)  # the knowledge base indexed: questions reach the model
         yield servers
     finally:
         for server in servers:
@@ -40,12 +40,14 @@ def replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url, data
 
 
 @pytest.fixture(scope="module")
-def paying_replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url, database_url):
-    """Routed to the paid fallback, with a budget the first paid answer spends."""
+def paying_replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url):
+    """Routed to the paid fallback, with a budget the first paid answer spends. Their own
+    trace stores: the budget is seeded from the traces, and the other pair's may hold paid
+    answers (a slow local model is handed to the fallback)."""
     yield from pair(
         "paying-replica", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
-        redis_url=redis_url, database_url=database_url, routing_mode="api-only",
-        rails_enabled="false", fallback_budget_usd_per_day="0.0000001",
+        redis_url=redis_url, routing_mode="api-only", rails_enabled="false",
+        fallback_budget_usd_per_day="0.0000001",
     )  # fmt: skip
 
 
