@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -15,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 import graph
 from serving.access import KeyStore, RateLimiter, SharedRateLimiter
-from serving.access.budgets import Budgets, Ledger, RedisLedger, month_start, seeded_ledger
+from serving.access.budgets import Budgets, ledger_for
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.checkpoints import checkpoint_database, checkpointer
@@ -56,7 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.traces = traces
         if (budget := parts.chat_model.budget) is not None:
             budget.seed(traces.fallback_cost(since=budget.day_start()))
-        budgets = Budgets(_ledger(settings, traces), alert=alerts.send)
+        ledger = ledger_for(settings.redis_url, lambda since: traces.spend_by_caller(since=since))
+        budgets = Budgets(ledger, alert=alerts.send)
         supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
         if supervisor is not None:
             supervisor.start()
@@ -118,15 +118,6 @@ def create_app(settings: Settings) -> FastAPI:
     if app.state.keys is None:
         app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
     return app
-
-
-def _ledger(settings: Settings, traces: TraceStore) -> Ledger:
-    """Where spend is counted for the budgets: Redis for replicas, else this process (from the
-    month's traces)."""
-    if settings.redis_url:
-        return RedisLedger(settings.redis_url)
-    now = time.time()
-    return seeded_ledger(traces.spend_by_caller(since=month_start(now)), now)
 
 
 def _check_exposure(settings: Settings) -> None:

@@ -114,6 +114,15 @@ def seeded_ledger(rows: list[dict], now: float) -> MemoryLedger:
     return ledger
 
 
+def ledger_for(redis_url: str | None, month_spend: Callable[[float], list[dict]]) -> Ledger:
+    """Where spend is counted: Redis for replicas, else this process, starting from the
+    month's spend (`month_spend(since)`: rows of `TraceStore.spend_by_caller`)."""
+    if redis_url:
+        return RedisLedger(redis_url)
+    now = time.time()
+    return seeded_ledger(month_spend(month_start(now)), now)
+
+
 def month_start(now: float) -> float:
     t = time.gmtime(now)
     return float(calendar.timegm((t.tm_year, t.tm_mon, 1, 0, 0, 0)))

@@ -3,6 +3,7 @@ printed once)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def register(commands) -> None:
         "--over-budget", choices=("refuse", "local-only"), default="refuse",
         help="once spent: refuse (429 budget_exceeded) or answer with the local model only",
     )  # fmt: skip
-    listing = sub.add_parser("list", help="keys by id (hash prefix) and project")
+    listing = sub.add_parser(
+        "list", help="keys by id (hash prefix) and project, with budgets and what they spent"
+    )
+    listing.add_argument("--json", action="store_true")
     for command in (add, listing):
         command.add_argument("--file", help="keys file (default RAILYARD_API_KEYS_FILE)")
 
@@ -61,34 +65,78 @@ def run(settings, args) -> int:
         if path.exists()
         else KeyFile()
     )
-    table = Table(title=str(path))
-    columns = ("key id", "project", "user", "rpm", "tpm", "admin", "$/day", "$/month", "over")
-    for column in columns:
+    rows = _rows(parsed, _spend(settings))
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    table = Table(title=f"{path} (spent / budget, USD)")
+    for column in ("id", "project", "user", "admin", "rpm/tpm", "today", "month", "over"):
         table.add_column(column)
+
+    def spent(row: dict, period: str) -> str:
+        budget = row[f"usd_per_{period}"]
+        used = row["spent_today_usd" if period == "day" else "spent_month_usd"]
+        return f"{used:.2f} / {budget:g}" if budget else f"{used:.2f}"
+
+    for row in rows:
+        limits = f"{row['rpm'] or '-'}/{row['tpm'] or '-'}" if row["kind"] == "key" else ""
+        table.add_row(
+            row["id"] if row["kind"] == "key" else "(project)", row["project"],
+            row["user"] or "", "yes" if row["admin"] else "", limits,
+            spent(row, "day"), spent(row, "month"), row["over_budget"] or "",
+        )  # fmt: skip
+    Console().print(table)
+    return 0
+
+
+def _spend(settings):
+    """What the budgets have spent, counted where the gateway counts it; the period ids."""
+    import time
+
+    from serving.access.budgets import MemoryLedger, RedisLedger, ledger_for, period_ids
+    from serving.database import open_database
+    from serving.observability.store import TraceStore
+
+    ids = period_ids(time.time())
+    if settings.redis_url:
+        return RedisLedger(settings.redis_url), ids
+    if not settings.database_url and not (settings.data_dir / "traces.sqlite").exists():
+        return MemoryLedger(), ids
+    store = TraceStore(open_database(settings, "traces.sqlite"), settings.trace_retention_days)
+    try:
+        return ledger_for(None, lambda since: store.spend_by_caller(since=since)), ids
+    finally:
+        store.close()
+
+
+def _rows(parsed, spend) -> list[dict]:
+    ledger, ids = spend
+
+    def spent(scope: str) -> dict:
+        return {
+            "spent_today_usd": round(ledger.spent(scope, ids["day"]), 6),
+            "spent_month_usd": round(ledger.spent(scope, ids["month"]), 6),
+        }
+
+    rows = []
     for entry in parsed.keys:
         budget = entry.budget()
-        table.add_row(
-            entry.sha256[:12],
-            entry.project,
-            entry.user or "-",
-            str(entry.rpm or "-"),
-            str(entry.tpm or "-"),
-            "yes" if entry.admin else "-",
-            f"{entry.usd_per_day:g}" if entry.usd_per_day else "-",
-            f"{entry.usd_per_month:g}" if entry.usd_per_month else "-",
-            budget.over_budget if budget else "-",
-        )
-    Console().print(table)
-    if parsed.projects:
-        projects = Table(title="project budgets")
-        for column in ("project", "$/day", "$/month", "over"):
-            projects.add_column(column)
-        for name, budget in parsed.projects.items():
-            projects.add_row(
-                name,
-                f"{budget.usd_per_day:g}" if budget.usd_per_day else "-",
-                f"{budget.usd_per_month:g}" if budget.usd_per_month else "-",
-                budget.over_budget,
-            )
-        Console().print(projects)
-    return 0
+        rows.append(
+            {
+                "kind": "key", "id": entry.sha256[:12], "project": entry.project,
+                "user": entry.user, "rpm": entry.rpm, "tpm": entry.tpm, "admin": entry.admin,
+                "usd_per_day": entry.usd_per_day, "usd_per_month": entry.usd_per_month,
+                "over_budget": budget.over_budget if budget else None,
+                **spent(f"key:{entry.sha256[:12]}"),
+            }
+        )  # fmt: skip
+    for name, budget in parsed.projects.items():
+        rows.append(
+            {
+                "kind": "project", "id": name, "project": name, "user": None, "rpm": None,
+                "tpm": None, "admin": None, "usd_per_day": budget.usd_per_day,
+                "usd_per_month": budget.usd_per_month, "over_budget": budget.over_budget,
+                **spent(f"project:{name}"),
+            }
+        )  # fmt: skip
+    return rows

@@ -5,6 +5,7 @@ call."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ import uuid
 import httpx
 import openai
 import pytest
+import yaml
 
 from serving.access.budgets import (
     Budget,
@@ -121,3 +123,33 @@ def test_a_local_only_project_over_its_budget_is_answered_locally(
     assert second.model_extra["railyard"]["route"] == "local"
     received = httpx.get(fallback_server.url + "/_requests", timeout=10).json()["data"]
     assert not [body for body in received if "budget-local-2-9c3e" in str(body)]
+
+
+def test_keys_list_shows_budgets_and_what_they_spent(tmp_path, monkeypatch, capsys):
+    from serving.cli import main
+    from serving.database import SqliteDatabase
+    from serving.observability.store import TraceStore
+
+    keys = tmp_path / "keys.yaml"
+    add_key(keys, "payroll", usd_per_day=2.0, over_budget="local-only")
+    keys.write_text(keys.read_text() + "projects:\n  payroll: {usd_per_month: 50}\n")
+    key_id = yaml.safe_load(keys.read_text())["keys"][0]["sha256"][:12]
+    store = TraceStore(SqliteDatabase(tmp_path / "traces.sqlite"))
+    for cost in (0.25, 0.5):
+        store.record({
+            "trace_id": uuid.uuid4().hex, "created": time.time(), "project": "payroll",
+            "key_id": key_id, "route": "fallback", "outcome": "answered", "cost_usd": cost,
+            "latency_ms": 1.0,
+        })  # fmt: skip
+    assert store.flush(10)
+    store.close()
+    monkeypatch.setenv("RAILYARD_DATA_DIR", str(tmp_path))
+    assert main(["keys", "list", "--file", str(keys), "--json"]) == 0
+    key, project = json.loads(capsys.readouterr().out)
+    assert (key["id"], key["usd_per_day"], key["over_budget"]) == (key_id, 2.0, "local-only")
+    assert key["spent_today_usd"] == key["spent_month_usd"] == 0.75
+    assert (project["kind"], project["usd_per_month"], project["spent_month_usd"]) == (
+        "project",
+        50.0,
+        0.75,
+    )
