@@ -147,9 +147,19 @@ class RedisLedger:
             log.warning("Redis unreachable (%s): budgets read as spent", e)
             return float("inf")
 
+    @staticmethod
+    def _ttl(period: str) -> int:
+        return 3 * 86_400 if len(period) == 10 else 40 * 86_400  # a day id, or a month's
+
+    def seed(self, scope: str, period: str, spent: float) -> None:
+        """Start a period's total, unless another replica already has."""
+        try:
+            self.redis.set(self._key(scope, period), repr(spent), nx=True, ex=self._ttl(period))
+        except Exception as e:
+            log.warning("Redis unreachable (%s): budgets read as spent", e)
+
     def add(self, scope: str, period: str, cost: float) -> float:
-        key = self._key(scope, period)
-        ttl = 3 * 86_400 if len(period) == 10 else 40 * 86_400
+        key, ttl = self._key(scope, period), self._ttl(period)
         try:
             with self.redis.pipeline() as pipe:
                 total, _ = pipe.incrbyfloat(key, cost).expire(key, ttl).execute()

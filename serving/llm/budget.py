@@ -4,17 +4,14 @@ until midnight UTC (local failures are not handed to it, requests routed to it a
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
 import time
 from collections.abc import Callable
 
+from serving.access.budgets import RedisLedger, period_ids, seconds_left
 from serving.settings import Settings
-from serving.shared import PREFIX, redis_client
 
 DAY_S = 86_400
-log = logging.getLogger("railyard")
 
 
 class FallbackBudget:
@@ -60,51 +57,40 @@ class FallbackBudget:
 
 
 class SharedFallbackBudget:
-    """`FallbackBudget`'s contract counted in Redis, so every replica spends from one day's
-    total (key `railyard:fallback_spent:<UTC day>`, kept two days). When Redis does not answer
-    the budget reads as spent: no paid call is made that could not be counted."""
+    """`FallbackBudget`'s contract counted in Redis (the budgets' shared ledger, scope
+    `fallback`), so every replica spends from one day's total. When Redis does not answer the
+    budget reads as spent: no paid call is made that could not be counted."""
 
     day_start = staticmethod(FallbackBudget.day_start)
+    SCOPE = "fallback"
 
     def __init__(
         self, url: str, usd_per_day: float, clock: Callable[[], float] = time.time
     ) -> None:
         self.usd_per_day = usd_per_day
         self.clock = clock
-        self.redis = redis_client(url)
+        self.ledger = RedisLedger(url)
 
-    def _key(self) -> str:
-        return f"{PREFIX}fallback_spent:{int(self.clock() // DAY_S)}"
+    def _day(self) -> str:
+        return period_ids(self.clock())["day"]
 
     def seed(self, spent_today_usd: float) -> None:
         """Only the first replica of the day seeds the shared total (from its own traces)."""
-        try:
-            self.redis.set(self._key(), repr(spent_today_usd), nx=True, ex=2 * DAY_S)
-        except Exception as e:  # redis.RedisError, a timeout
-            log.warning("Redis unreachable (%s): the fallback budget reads as spent", e)
+        self.ledger.seed(self.SCOPE, self._day(), spent_today_usd)
 
     def add(self, cost_usd: float) -> None:
-        key = self._key()
-        try:
-            with self.redis.pipeline() as pipe:
-                pipe.incrbyfloat(key, cost_usd).expire(key, 2 * DAY_S).execute()
-        except Exception as e:
-            log.error("Redis unreachable (%s): a fallback cost of $%g went uncounted", e, cost_usd)
+        self.ledger.add(self.SCOPE, self._day(), cost_usd)
 
     @property
     def spent_usd(self) -> float:
-        try:
-            return float(self.redis.get(self._key()) or 0.0)
-        except Exception as e:
-            log.warning("Redis unreachable (%s): the fallback budget reads as spent", e)
-            return math.inf
+        return self.ledger.spent(self.SCOPE, self._day())
 
     @property
     def exhausted(self) -> bool:
         return self.spent_usd >= self.usd_per_day
 
     def seconds_to_reset(self) -> float:
-        return (int(self.clock() // DAY_S) + 1) * DAY_S - self.clock()
+        return seconds_left("day", self.clock())
 
 
 def budget_for(settings: Settings) -> FallbackBudget | SharedFallbackBudget | None:
