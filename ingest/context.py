@@ -25,3 +25,5 @@ class IngestContext:
     embedder: Embedder
     progress: Progress = no_progress
     """Called as (stage, done, total) while a stage works; the CLI draws a progress bar."""
+    ray_address: str | None = None
+    """The Ray cluster the `on_ray` graph runs load → embed on."""

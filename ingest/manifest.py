@@ -1,33 +1,39 @@
 """The manifest: which version of every document is live, and the lineage of every run.
 
 It is the index's single commit point. A run writes its new chunk rows to Milvus first (they are
-not live yet, and searches drop them), then commits the manifest in one SQLite transaction, then
+not live yet, and searches drop them), then commits the manifest in one transaction, then
 deletes the rows it replaced. A run killed at any moment leaves the last committed version fully
 searchable; rows it left behind are listed as pending or garbage and removed by the next run.
+
+It lives beside the vector store it describes: a SQLite file next to milvus-lite, or the
+replicas' Postgres when they share a Milvus server.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    root TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
-    chunk_ids TEXT NOT NULL, title TEXT, run_id TEXT, updated_at REAL, terms TEXT,
-    PRIMARY KEY (root, source));
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, started_at REAL, finished_at REAL, status TEXT,
-    embedding_model TEXT, index_version INTEGER, summary TEXT);
-CREATE TABLE IF NOT EXISTS pending (run_id TEXT, chunk_ids TEXT);
-CREATE TABLE IF NOT EXISTS garbage (chunk_ids TEXT);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
+from storage.database import Database
+
+MIGRATIONS = [
+    [  # the tables of manifests written before migrations were numbered
+        "CREATE TABLE IF NOT EXISTS documents (root TEXT NOT NULL, source TEXT NOT NULL, "
+        "content_hash TEXT NOT NULL, chunk_ids TEXT NOT NULL, title TEXT, run_id TEXT, "
+        "updated_at DOUBLE PRECISION, terms TEXT, PRIMARY KEY (root, source))",
+        "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, "
+        "started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, status TEXT, "
+        "embedding_model TEXT, index_version INTEGER, summary TEXT)",
+        "CREATE TABLE IF NOT EXISTS pending (run_id TEXT, chunk_ids TEXT)",
+        "CREATE TABLE IF NOT EXISTS garbage (chunk_ids TEXT)",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    ],
+    [  # names of their own in a database the gateway's stores share
+        f"ALTER TABLE {table} RENAME TO manifest_{table}"
+        for table in ("documents", "runs", "pending", "garbage", "meta")
+    ],
+]
 
 
 @dataclass(frozen=True)
@@ -38,74 +44,66 @@ class DocRecord:
     chunk_ids: list[str]
 
 
-def _locked(method):
-    """One connection is shared by the server's threads (requests and ingestion)."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return wrapper
-
-
 class Manifest:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        database.migrate("manifest", MIGRATIONS)
 
     def close(self) -> None:
-        self.db.close()
+        self.database.close()
 
-    @_locked
     def index_version(self) -> int:
-        row = self.db.execute("SELECT value FROM meta WHERE key='index_version'").fetchone()
-        return int(row[0]) if row else 0
+        return int(self.meta("index_version") or 0)
 
-    @_locked
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
+        with self.database.connect() as db:
+            row = db.execute("SELECT value FROM manifest_meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
 
-    @_locked
     def documents(self, root: str | None = None) -> dict[tuple[str, str], DocRecord]:
-        query = "SELECT root, source, content_hash, chunk_ids FROM documents"
-        rows = self.db.execute(query + (" WHERE root=?" if root else ""), (root,) if root else ())
-        return {(r, s): DocRecord(r, s, h, json.loads(ids)) for r, s, h, ids in rows}
+        query = "SELECT root, source, content_hash, chunk_ids FROM manifest_documents"
+        with self.database.connect() as db:
+            rows = db.execute(
+                query + (" WHERE root = ?" if root else ""), (root,) if root else ()
+            ).fetchall()
+        return {
+            (r["root"], r["source"]): DocRecord(
+                r["root"], r["source"], r["content_hash"], json.loads(r["chunk_ids"])
+            )
+            for r in rows
+        }
 
     def _union(self, query: str) -> set[str]:
         """The union of the JSON lists a one-column query returns."""
         items: set[str] = set()
-        for (value,) in self.db.execute(query):
-            items.update(json.loads(value))
+        with self.database.connect() as db:
+            for row in db.execute(query).fetchall():
+                items.update(json.loads(next(iter(row.values()))))
         return items
 
-    @_locked
     def live_chunk_ids(self) -> set[str]:
-        return self._union("SELECT chunk_ids FROM documents")
+        return self._union("SELECT chunk_ids FROM manifest_documents")
 
-    @_locked
     def mark_pending(self, run_id: str, chunk_ids: list[str]) -> None:
         """Recorded before rows are written, so a killed run's rows can be found and removed."""
-        self.db.execute("INSERT INTO pending VALUES (?, ?)", (run_id, json.dumps(chunk_ids)))
+        with self.database.connect() as db:
+            db.execute(
+                "INSERT INTO manifest_pending VALUES (?, ?)", (run_id, json.dumps(chunk_ids))
+            )
 
-    @_locked
     def leftovers(self) -> list[str]:
         """Rows written by runs that never committed, and rows replaced but not yet deleted."""
         written = self._union(
-            "SELECT chunk_ids FROM pending UNION ALL SELECT chunk_ids FROM garbage"
+            "SELECT chunk_ids FROM manifest_pending "
+            "UNION ALL SELECT chunk_ids FROM manifest_garbage"
         )
         return sorted(written - self.live_chunk_ids())
 
-    @_locked
     def clear_leftovers(self) -> None:
-        self.db.execute("DELETE FROM pending")
-        self.db.execute("DELETE FROM garbage")
+        with self.database.connect() as db:
+            db.execute("DELETE FROM manifest_pending")
+            db.execute("DELETE FROM manifest_garbage")
 
-    @_locked
     def commit(
         self,
         run_id: str,
@@ -117,42 +115,49 @@ class Manifest:
         started_at: float,
         pipeline: str = "",
     ) -> int:
-        """Make this run's documents live, in one transaction; returns the new index version."""
+        """Make this run's documents live, in one transaction; returns the new index version.
+        Runs are serialised by the ingestion lock, so the version read here is still the
+        latest when it is written."""
         changed = bool(upserts or deletes)
         version = self.index_version() + (1 if changed else 0)
         now = time.time()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self.database.connect() as db:
             for record, title, terms in upserts:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                db.execute(
+                    "INSERT INTO manifest_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (root, source) DO UPDATE SET "
+                    "content_hash = excluded.content_hash, chunk_ids = excluded.chunk_ids, "
+                    "title = excluded.title, run_id = excluded.run_id, "
+                    "updated_at = excluded.updated_at, "
+                    "terms = excluded.terms",
                     (record.root, record.source, record.content_hash,
                      json.dumps(record.chunk_ids), title, run_id, now, json.dumps(terms)),
                 )  # fmt: skip
             for record in deletes:
-                self.db.execute(
-                    "DELETE FROM documents WHERE root=? AND source=?", (record.root, record.source)
+                db.execute(
+                    "DELETE FROM manifest_documents WHERE root = ? AND source = ?",
+                    (record.root, record.source),
                 )
             if replaced:
-                self.db.execute("INSERT INTO garbage VALUES (?)", (json.dumps(replaced),))
-            self.db.execute("DELETE FROM pending WHERE run_id=?", (run_id,))
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('index_version', ?)", (str(version),)
-            )
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('pipeline', ?)", (pipeline,))
-            self.db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'committed', ?, ?, ?)",
+                db.execute("INSERT INTO manifest_garbage VALUES (?)", (json.dumps(replaced),))
+            db.execute("DELETE FROM manifest_pending WHERE run_id = ?", (run_id,))
+            for key, value in (("index_version", str(version)), ("pipeline", pipeline)):
+                db.execute(
+                    "INSERT INTO manifest_meta VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+            db.execute(
+                "INSERT INTO manifest_runs VALUES (?, ?, ?, 'committed', ?, ?, ?)",
                 (run_id, started_at, now, embedding_model, version, json.dumps(summary)),
             )
         return version
 
-    @_locked
     def runs(self, limit: int = 20) -> list[dict]:
-        rows = self.db.execute(
-            "SELECT run_id, started_at, finished_at, status, embedding_model, index_version, "
-            "summary FROM runs ORDER BY started_at DESC LIMIT ?",
-            (limit,),
-        )
-        keys = ("run_id", "started_at", "finished_at", "status", "embedding_model",
-                "index_version", "summary")  # fmt: skip
-        return [dict(zip(keys, r, strict=True)) | {"summary": json.loads(r[6])} for r in rows]
+        with self.database.connect() as db:
+            rows = db.execute(
+                "SELECT run_id, started_at, finished_at, status, embedding_model, index_version, "
+                "summary FROM manifest_runs ORDER BY started_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [row | {"summary": json.loads(row["summary"])} for row in rows]

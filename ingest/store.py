@@ -135,11 +135,26 @@ class MilvusStore:
             self.client.release_collection(self.collection)
             self.load()
 
-    def count(self) -> int:
+    def _read(self, call):
+        """A read, waiting out this process's reloads; and another process's (replicas that
+        share a Milvus server): a read that finds the collection released loads it and tries
+        once more."""
         with self._gate.searching():
-            result = self.client.query(
+            try:
+                return call()
+            except MilvusException as exc:
+                if "not loaded" not in str(exc).lower():
+                    raise
+        self.load()
+        with self._gate.searching():
+            return call()
+
+    def count(self) -> int:
+        result = self._read(
+            lambda: self.client.query(
                 self.collection, filter="", output_fields=["count(*)"], timeout=TIMEOUT_S
             )
+        )
         return int(result[0]["count(*)"])
 
     def dense_search(self, vector: list[float], limit: int) -> list[Hit]:
@@ -148,22 +163,24 @@ class MilvusStore:
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
-        with self._gate.searching():
-            rows = self.client.get(
+        rows = self._read(
+            lambda: self.client.get(
                 self.collection, ids=ids, output_fields=["dense"], timeout=TIMEOUT_S
             )
+        )
         return {row["id"]: list(row["dense"]) for row in rows}
 
     def text_search(self, query: str, limit: int) -> list[Hit]:
         return self._search(query, "sparse", "BM25", limit)
 
     def _search(self, data: list[float] | str, field: str, metric: str, limit: int) -> list[Hit]:
-        with self._gate.searching():
-            result = self.client.search(
+        result = self._read(
+            lambda: self.client.search(
                 self.collection, data=[data], anns_field=field, limit=limit,
                 output_fields=OUTPUT_FIELDS, search_params={"metric_type": metric},
                 timeout=TIMEOUT_S,
-            )  # fmt: skip
+            )
+        )  # fmt: skip
         return [_hit(r) for r in result[0]]
 
 

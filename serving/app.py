@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 import graph
 from serving.access import KeyStore, RateLimiter, SharedRateLimiter
 from serving.access.budgets import Budgets, ledger_for
+from serving.access.keys import key_source
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
 from serving.chat.checkpoints import checkpoint_database, checkpointer
@@ -36,7 +37,7 @@ log = logging.getLogger("railyard")
 
 
 def create_app(settings: Settings) -> FastAPI:
-    _check_exposure(settings)
+    check_exposure(settings)
     # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
     metrics = Metrics()
     alerts = Alerter(
@@ -100,7 +101,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.knowledge = parts.knowledge
     app.state.rails = parts.rails
     app.state.metrics = metrics
-    app.state.keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
+    source = key_source(settings)
+    app.state.keys = KeyStore(source) if source is not None else None
     app.state.limiter = (
         SharedRateLimiter(settings.redis_url, settings.rate_limit_rpm, settings.rate_limit_tpm)
         if settings.redis_url
@@ -120,9 +122,22 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _check_exposure(settings: Settings) -> None:
+def from_environment() -> FastAPI:
+    """The app of one `railyard serve --workers N` worker: its settings come from the
+    environment (and railyard.yaml) the parent set up (serving/workers.py)."""
+    from serving import offline
+    from serving.cli import configure_logging
+
+    offline.apply_defaults()
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+def check_exposure(settings: Settings) -> None:
     """No unauthenticated gateway beyond loopback unless the operator says so explicitly."""
-    if settings.loopback_only or settings.api_keys_file or settings.allow_unauthenticated:
+    keys = settings.api_keys_file or settings.api_keys_database
+    if settings.loopback_only or keys or settings.allow_unauthenticated:
         return
     raise ConfigError(
         f"refusing to listen on {settings.host} without API keys: anyone who reaches the port "

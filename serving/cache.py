@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -104,6 +104,19 @@ PUBLIC = (
 )  # fmt: skip
 
 
+class SharedAnswers(Protocol):
+    """Answers stored by every replica, in the order they were stored."""
+
+    def publish(
+        self, scope: str, question: str, partition: str, answer: dict[str, Any],
+        vector: np.ndarray, stored_at: float,
+    ) -> None: ...  # fmt: skip
+
+    def since(self, scope: str) -> list[dict[str, Any]]:
+        """The records of `scope` not returned before (keyword arguments of `_insert`)."""
+        ...
+
+
 class SemanticCache:
     """Answers of the current scope only: an index or prompt change makes every earlier answer
     stale, so storing under a new scope forgets them."""
@@ -115,8 +128,11 @@ class SemanticCache:
         threshold: float = 0.9,
         max_entries: int = 10_000,
         ttl_s: float = 86_400,
+        shared: SharedAnswers | None = None,
     ) -> None:
         self.embedder = embedder
+        self.shared = shared
+        """Where replicas publish their answers to each other (Redis), if they share."""
         self.threshold = threshold
         self.max_entries = max_entries
         self.ttl_s = ttl_s
@@ -133,6 +149,9 @@ class SemanticCache:
 
     def lookup(self, question: str, scope: str, partition: str = "") -> Lookup:
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        if self.shared is not None:
+            for record in self.shared.since(scope):
+                self._insert(scope, **record)
         with self._lock:
             if scope != self._scope or not self._entries:
                 return Lookup(None)
@@ -170,23 +189,39 @@ class SemanticCache:
 
     def store(self, question: str, scope: str, answer: dict[str, Any], partition: str = "") -> None:
         """Remember `answer` (answer, answer_mode, citations, passages, prompt_version,
-        completion_tokens) for `partition`."""
+        completion_tokens) for `partition`, here and on the replicas that share it."""
         vector = np.asarray(self.embedder.embed([question])[0], dtype=np.float32)
+        stored_at = time.time()
+        if self._insert(scope, question, partition, answer, vector, stored_at) and self.shared:
+            self.shared.publish(scope, question, partition, answer, vector, stored_at)
+
+    def _insert(
+        self,
+        scope: str,
+        question: str,
+        partition: str,
+        answer: dict[str, Any],
+        vector: np.ndarray,
+        stored_at: float,
+    ) -> bool:
+        """False when the question was already stored for this partition."""
         numbers, negations, polar = signature(question)
         key = f"{partition}\n{question}"
         with self._lock:
             if scope != self._scope:
                 self._scope, self._entries, self._rows = scope, OrderedDict(), None
             if key in self._entries:
-                return
+                return False
             self._entries[key] = {
-                **answer, "question": question, "vector": vector, "numbers": numbers,
-                "negations": negations, "polar": polar, "words": set(words_of(question)),
-                "names": names_in(question), "partition": partition, "stored_at": time.time(),
+                **{k: answer.get(k) for k in PUBLIC}, "question": question, "vector": vector,
+                "numbers": numbers, "negations": negations, "polar": polar,
+                "words": set(words_of(question)), "names": names_in(question),
+                "partition": partition, "stored_at": stored_at,
             }  # fmt: skip
             self._rows = None
             while len(self._entries) > self.max_entries:
                 self._remove(next(iter(self._entries)))
+        return True
 
     def _remove(self, question: str) -> None:
         self._entries.pop(question, None)

@@ -42,6 +42,16 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def configure_logging(settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    for noisy in NOISY:
+        # One line per upstream call is noise at INFO; they still log warnings and errors.
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
+
+
 def main(argv: list[str] | None = None) -> int:
     offline.apply_defaults()
     argv = sys.argv[1:] if argv is None else argv
@@ -53,13 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
-        for noisy in NOISY:
-            # One line per upstream call is noise at INFO; they still log warnings and errors.
-            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
+        configure_logging(settings)
         return args.handler(settings, args)
     except (ConfigError, ValidationError) as e:
         print(f"railyard: configuration error: {e}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """The knowledge base inside the server process: it owns the milvus-lite data dir (one owner
-process at a time), so ingestion triggered while serving runs here, one run at a time."""
+process at a time), so ingestion triggered while serving runs here, one run at a time (and one
+across replicas, when they share a Milvus server)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,28 @@ from pathlib import Path
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
+from serving.database import open_database
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
+from storage.locks import redis_lock
 
 log = logging.getLogger("railyard.ingest")
+
+
+def ingestor(settings: Settings) -> Ingestor:
+    """With a Milvus server (RAILYARD_MILVUS_URI) the index may be written from several
+    machines: its manifest goes to the shared Postgres and runs take turns through a Redis lock
+    when those are configured. With milvus-lite the index is this data dir's, and so are its
+    manifest and lock."""
+    config = ingest_config(settings)
+    shared = settings.milvus_uri is not None
+    database = lock = None
+    if shared and settings.database_url:
+        database = open_database(settings, "unused.sqlite")
+    if shared and settings.redis_url:
+        lock = redis_lock(settings.redis_url, f"ingest:{config.collection}")
+    return Ingestor(config, database=database, lock=lock)
 
 
 def ingest_config(settings: Settings) -> IngestConfig:
@@ -33,7 +51,7 @@ class KnowledgeBase:
         self.settings = settings
         self.metrics = metrics
         self.alerts = alerts
-        self.ingestor = Ingestor(ingest_config(settings))
+        self.ingestor = ingestor(settings)
         self.retriever = HybridRetriever(
             self.ingestor.store, self.ingestor.manifest, self.ingestor.embedder
         )

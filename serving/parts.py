@@ -22,6 +22,7 @@ from serving.local_model.launch import prompt_style
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
+from serving.shared_cache import RedisAnswers
 
 
 @dataclass
@@ -124,6 +125,9 @@ def answer_cache(settings: Settings, knowledge: KnowledgeBase) -> SemanticCache 
         threshold=settings.cache_similarity,
         max_entries=settings.cache_max_entries,
         ttl_s=settings.cache_ttl_s,
+        shared=RedisAnswers(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_s)
+        if settings.redis_url
+        else None,
     )
 
 

@@ -197,6 +197,12 @@ class Settings(BaseSettings):
         "without a valid `Authorization: Bearer` key get 401, and traces carry the key's "
         "project and user.",
     )
+    api_keys_database: bool = Field(
+        False,
+        description="Keep the API keys in the database instead of a file: RAILYARD_DATABASE_URL's "
+        "(Postgres, shared by replicas: a key added or revoked on one counts on all within a "
+        "second), else DATA_DIR/keys.sqlite. `railyard keys` writes there.",
+    )
     allow_unauthenticated: bool = Field(
         False,
         description="Serve without API keys on an address other than loopback. Off, "

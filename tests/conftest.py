@@ -115,7 +115,9 @@ def _require(binary: str, package: str) -> None:
     pytest.skip(missing)
 
 
-def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: str) -> Server:
+def serve(
+    name: str, run_dir: Path, fallback: Server, corpus: Path, *args: str, **settings: str
+) -> Server:
     """`railyard serve` with its own data dir, the fallback stand-in and a knowledge base; the
     model writes the answers and its own text reaches the client (no extractive answers) unless
     `settings` say otherwise (the served default, answer_mode select, has its own tests)."""
@@ -131,7 +133,7 @@ def serve(name: str, run_dir: Path, fallback: Server, corpus: Path, **settings: 
         # What `POST /v1/admin/ingest` may index: the knowledge base and the incoming folder.
         "ingest_roots": f'["{corpus}", "{run_dir / "incoming"}"]',
     }
-    return railyard_serve(name, run_dir / "logs", **(defaults | settings))
+    return railyard_serve(name, run_dir / "logs", *args, **(defaults | settings))
 
 
 @pytest.fixture(scope="session")

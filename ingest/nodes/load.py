@@ -33,9 +33,10 @@ def _files(root: Path) -> tuple[list[Path], list[dict]]:
     return files, refused
 
 
-def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
-    context = runtime.context
-    manifest, progress = context.manifest, context.progress
+def scan(state: IngestState, context: IngestContext) -> dict:
+    """The files under the roots compared with the manifest: what changed (to read), what is
+    unchanged, deleted or refused. Reads hashes only."""
+    manifest = context.manifest
     changed, unchanged, failed, deleted, previous, ignored = [], [], [], [], {}, 0
     for root_arg in state["roots"]:
         root = Path(root_arg)
@@ -75,20 +76,25 @@ def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
             changed.append(file)
         if root.is_dir():
             deleted += [r for (_, source), r in live.items() if source not in seen]
-    documents: list[Document] = []
-    for done, file in enumerate(changed, 1):
-        try:
-            documents.append(load_file(file))
-        except DocumentError as e:
-            failed.append({"source": e.source, "reason": e.reason})
-        progress("load", done, len(changed))
     return {
         "started_at": state.get("started_at") or time.time(),
         "changed": changed,
         "unchanged": unchanged,
         "deleted": deleted,
         "previous": previous,
-        "documents": documents,
         "failed": failed,
         "ignored": ignored,
     }
+
+
+def load(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
+    scanned = scan(state, runtime.context)
+    changed, failed = scanned["changed"], scanned["failed"]
+    documents: list[Document] = []
+    for done, file in enumerate(changed, 1):
+        try:
+            documents.append(load_file(file))
+        except DocumentError as e:
+            failed.append({"source": e.source, "reason": e.reason})
+        runtime.context.progress("load", done, len(changed))
+    return scanned | {"documents": documents}

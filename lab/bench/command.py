@@ -41,6 +41,12 @@ def register(commands) -> None:
     )
     bench.add_argument("--requests", type=int, default=200, help="--load: requests per phase")
     bench.add_argument("--duration", type=float, default=60, help="--load: seconds per phase")
+    bench.add_argument(
+        "--workers", help="--load: against `railyard serve --workers N` for each N, e.g. 1,2"
+    )
+    bench.add_argument(
+        "--redis-url", help="--workers: the Redis they share (default: a throwaway redis-server)"
+    )
     bench.add_argument("--json", action="store_true", help="print a JSON summary last")
 
 
@@ -69,6 +75,8 @@ def bench_command(settings, args) -> int:
     if args.what == "cache":
         return _bench_cache(settings, args)
 
+    if args.load and args.workers:
+        return _bench_workers(settings, args)
     if args.load:
         return _bench_load(settings, args)
     return _bench_gateway(settings, args)
@@ -98,6 +106,48 @@ def _bench_load(settings, args) -> int:
     console = Console(stderr=args.json)
     console.print(table)
     console.print(f"gateway peak RSS {report['gateway_rss_peak_mib']} MiB")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _bench_workers(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from lab.bench.workers import run
+
+    counts = [int(n) for n in args.workers.split(",")]
+    report = run(
+        settings, Path(args.qa), Path(args.corpus or EXAMPLES), counts,
+        redis_url=args.redis_url, limit=args.limit or 40, concurrency=args.concurrency or 8,
+        requests=args.requests, duration_s=args.duration, max_tokens=args.max_tokens,
+    )  # fmt: skip
+    title = (
+        f"load against `railyard serve --workers N`: {report['concurrency']} concurrent "
+        f"clients, {report['cpus']} CPUs"
+    )
+    table = Table(title=title)
+    for column in ("workers", "phase", "requests", "errors", "req/s", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right")
+    first = report["workers"][str(counts[0])]
+    for n in counts:
+        for phase in ("guarded", "cached"):
+            row = report["workers"][str(n)][phase]
+            ratio = (
+                f" ({row['throughput_rps'] / first[phase]['throughput_rps']:.2f}x)"
+                if first[phase]["throughput_rps"]
+                else ""
+            )
+            table.add_row(
+                str(n), phase, str(row["requests"]), str(row["errors"]),
+                f"{row['throughput_rps']}{ratio}", str(row["p50_ms"]), str(row["p95_ms"]),
+            )  # fmt: skip
+    console = Console(stderr=args.json)
+    console.print(table)
     if args.json:
         print(json.dumps(report))
     return 0

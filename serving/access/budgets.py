@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, PositiveFloat
 
 from serving.errors import BudgetExceeded
-from serving.shared import PREFIX, redis_client
+from storage.redis import PREFIX, redis_client
 
 log = logging.getLogger("railyard.access")
 

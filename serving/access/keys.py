@@ -1,6 +1,8 @@
-"""API keys: a YAML file of sha256 hashes, each mapped to a project and optionally a user and
-its own rate limits. The file is re-read when it changes, so keys are added and revoked without
-a restart; `railyard keys add` writes it and prints the new key once.
+"""API keys: sha256 hashes, each mapped to a project and optionally a user and its own rate
+limits and budgets; in a YAML file (RAILYARD_API_KEYS_FILE), or in the database replicas share
+(RAILYARD_API_KEYS_DATABASE=true, the same entries as rows). Either is re-read when it changes,
+so keys are added and revoked without a restart; `railyard keys add` writes it and prints the
+new key once, `railyard keys revoke ID` removes one. The file:
 
     keys:
       - sha256: 9f86d0...        # sha256 of the key, hex
@@ -23,15 +25,18 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serving.access.budgets import Budget, Scope
+from serving.database import Database, open_database
 from serving.errors import ConfigError, KeysUnavailable, Unauthorized
+from serving.settings import Settings
 
 PREFIX = "ry-"
 log = logging.getLogger("railyard.access")
@@ -92,44 +97,175 @@ def new_key() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-class KeyStore:
+class KeysBroken(Exception):
+    """The keys cannot be read as they are now (the reason is the message)."""
+
+
+class KeySource(Protocol):
+    """Where the keys live: the YAML file, or the table replicas share."""
+
+    def read(self) -> KeyFile | None:
+        """The keys, or None when unchanged since the last read; KeysBroken when unreadable."""
+        ...
+
+    def add(self, entry: KeyEntry) -> None: ...
+
+    def revoke(self, key_id: str) -> int:
+        """Remove the keys whose id (hash prefix) is `key_id`; how many."""
+        ...
+
+    def set_project(self, project: str, budget: Budget | None) -> None:
+        """Set (or, with None, remove) a project's budget."""
+        ...
+
+
+class FileKeys:
+    """RAILYARD_API_KEYS_FILE: re-read when its mtime changes."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
         self._mtime: float | None = None
-        self._entries: list[KeyEntry] = []
-        self._projects: dict[str, Budget] = {}
-        self.broken: str | None = None
-        """Why no key is accepted now (the file was removed or broken after start)."""
-        self._load()
 
-    def _load(self) -> None:
-        """Take the file as it is now. At start a missing or invalid file is a configuration
-        error; later, the store fails closed until it is mended: a deleted file or a broken
-        edit must not keep revoked keys working."""
+    def __str__(self) -> str:
+        return f"API keys file {self.path}"
+
+    def read(self) -> KeyFile | None:
         try:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError as e:
-            if self._mtime is None:
-                raise ConfigError(
-                    f"API keys file {self.path} does not exist (RAILYARD_API_KEYS_FILE); create "
-                    "it with `railyard keys add --project NAME`"
-                ) from e
             self._mtime = -1.0  # a file put back is read again, whatever its mtime
-            self._fail(f"API keys file {self.path} was removed")
-            return
+            hint = " (RAILYARD_API_KEYS_FILE); create it with `railyard keys add --project NAME`"
+            raise KeysBroken(f"{self} does not exist{hint}") from e
         if mtime == self._mtime:
-            return
+            return None
+        self._mtime = mtime
         try:
-            parsed = KeyFile.model_validate(yaml.safe_load(self.path.read_text()) or {})
+            return self._parse()
         except (yaml.YAMLError, ValidationError) as e:
-            if self._mtime is None:
-                raise ConfigError(f"API keys file {self.path} is invalid: {e}") from e
-            self._mtime = mtime
-            self._fail(f"API keys file {self.path} is invalid: {e}")
-            return
-        self._entries, self._mtime, self.broken = parsed.keys, mtime, None
-        self._projects = parsed.projects
+            raise KeysBroken(f"{self} is invalid: {e}") from e
+
+    def _parse(self) -> KeyFile:
+        current = yaml.safe_load(self.path.read_text()) if self.path.exists() else None
+        return KeyFile.model_validate(current or {})
+
+    def _write(self, parsed: KeyFile) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(
+            yaml.safe_dump(parsed.model_dump(exclude_defaults=True), sort_keys=False)
+        )
+        self.path.chmod(0o600)
+
+    def add(self, entry: KeyEntry) -> None:
+        parsed = self._parse()
+        parsed.keys.append(entry)
+        self._write(parsed)
+
+    def revoke(self, key_id: str) -> int:
+        parsed = self._parse()
+        kept = [k for k in parsed.keys if not k.sha256.startswith(key_id)]
+        removed = len(parsed.keys) - len(kept)
+        if removed:
+            self._write(parsed.model_copy(update={"keys": kept}))
+        return removed
+
+    def set_project(self, project: str, budget: Budget | None) -> None:
+        parsed = self._parse()
+        projects = {k: v for k, v in parsed.projects.items() if k != project}
+        if budget is not None:
+            projects[project] = budget
+        self._write(parsed.model_copy(update={"projects": projects}))
+
+
+KEY_MIGRATIONS = [
+    [
+        "CREATE TABLE IF NOT EXISTS railyard_api_keys (sha256 TEXT PRIMARY KEY, "
+        "entry TEXT NOT NULL, created DOUBLE PRECISION NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS railyard_projects (project TEXT PRIMARY KEY, "
+        "budget TEXT NOT NULL)",
+    ]
+]
+
+
+class DatabaseKeys:
+    """RAILYARD_API_KEYS_DATABASE: the keys in the database replicas share (Postgres), read
+    again at most every `refresh_s`, so a key added or revoked anywhere counts everywhere
+    within that time. A database that cannot be read refuses every key (503) until it can."""
+
+    def __init__(self, database: Database, refresh_s: float = 1.0) -> None:
+        self.database, self.refresh_s = database, refresh_s
+        self._read_at = -float("inf")
+        database.migrate("api_keys", KEY_MIGRATIONS)
+
+    def __str__(self) -> str:
+        return f"API keys table in {self.database.url.split('@')[-1]}"
+
+    def read(self) -> KeyFile | None:
+        if time.monotonic() - self._read_at < self.refresh_s:
+            return None
+        try:
+            with self.database.connect() as db:
+                keys = db.execute("SELECT entry FROM railyard_api_keys").fetchall()
+                projects = db.execute("SELECT project, budget FROM railyard_projects").fetchall()
+        except Exception as e:  # psycopg's or sqlite3's errors, a pool timeout
+            self._read_at = -float("inf")
+            raise KeysBroken(f"{self} cannot be read: {e}") from e
+        self._read_at = time.monotonic()
+        try:
+            return KeyFile(
+                keys=[KeyEntry.model_validate_json(row["entry"]) for row in keys],
+                projects={r["project"]: Budget.model_validate_json(r["budget"]) for r in projects},
+            )
+        except ValidationError as e:
+            raise KeysBroken(f"{self} holds an invalid row: {e}") from e
+
+    def add(self, entry: KeyEntry) -> None:
+        with self.database.connect() as db:
+            db.execute(
+                "INSERT INTO railyard_api_keys VALUES (?, ?, ?)",
+                (entry.sha256, entry.model_dump_json(exclude_defaults=True), time.time()),
+            )
+
+    def revoke(self, key_id: str) -> int:
+        with self.database.connect() as db:
+            cursor = db.execute(
+                "DELETE FROM railyard_api_keys WHERE sha256 LIKE ?", (f"{key_id}%",)
+            )
+            return cursor.rowcount
+
+    def set_project(self, project: str, budget: Budget | None) -> None:
+        with self.database.connect() as db:
+            db.execute("DELETE FROM railyard_projects WHERE project = ?", (project,))
+            if budget is not None:
+                db.execute(
+                    "INSERT INTO railyard_projects VALUES (?, ?)",
+                    (project, budget.model_dump_json()),
+                )
+
+
+class KeyStore:
+    def __init__(self, source: KeySource) -> None:
+        self.source = source
+        self._lock = threading.Lock()
+        self._entries: list[KeyEntry] = []
+        self._projects: dict[str, Budget] = {}
+        self.broken: str | None = None
+        """Why no key is accepted now (the keys were removed or broken after start)."""
+        try:
+            self._take(source.read())
+        except KeysBroken as e:  # at start: a configuration error
+            raise ConfigError(str(e)) from e
+
+    def _load(self) -> None:
+        """Take the keys as they are now. Later than start, the store fails closed until
+        they are mended: a deleted file or a broken edit must not keep revoked keys working."""
+        try:
+            self._take(self.source.read())
+        except KeysBroken as e:
+            self._fail(str(e))
+
+    def _take(self, parsed: KeyFile | None) -> None:
+        if parsed is not None:
+            self._entries, self._projects, self.broken = parsed.keys, parsed.projects, None
 
     def _fail(self, reason: str) -> None:
         if self.broken != reason:
@@ -166,21 +302,30 @@ class KeyStore:
 
 
 def add_key(
-    path: Path, project: str, user: str | None = None, rpm: int | None = None,
+    source: KeySource | Path | str, project: str, user: str | None = None, rpm: int | None = None,
     tpm: int | None = None, admin: bool = False, usd_per_day: float | None = None,
     usd_per_month: float | None = None, over_budget: str = "refuse",
 ) -> str:  # fmt: skip
-    """Create a key for `project`, store its hash in `path`, and return the key itself."""
-    path = Path(path)
-    current = yaml.safe_load(path.read_text()) if path.exists() else None
-    parsed = KeyFile.model_validate(current or {})
+    """Create a key for `project`, store its hash in `source` (a keys file's path, or a
+    source), and return the key itself."""
+    if isinstance(source, Path | str):
+        source = FileKeys(Path(source))
     key = new_key()
-    entry = KeyEntry(
-        sha256=digest(key), project=project, user=user, rpm=rpm, tpm=tpm, admin=admin,
-        usd_per_day=usd_per_day, usd_per_month=usd_per_month, over_budget=over_budget,
+    source.add(
+        KeyEntry(
+            sha256=digest(key), project=project, user=user, rpm=rpm, tpm=tpm, admin=admin,
+            usd_per_day=usd_per_day, usd_per_month=usd_per_month, over_budget=over_budget,
+        )
     )  # fmt: skip
-    parsed.keys.append(entry)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(parsed.model_dump(exclude_defaults=True), sort_keys=False))
-    path.chmod(0o600)
     return key
+
+
+def key_source(settings: Settings, path: Path | None = None) -> KeySource | None:
+    """Where the gateway's keys are: `path`, the database, the keys file, or none."""
+    if path is not None:
+        return FileKeys(path)
+    if settings.api_keys_database:
+        return DatabaseKeys(open_database(settings, "keys.sqlite"))
+    if settings.api_keys_file:
+        return FileKeys(settings.api_keys_file)
+    return None

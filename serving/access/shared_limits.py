@@ -14,7 +14,7 @@ import uuid
 
 from serving.access.limits import WINDOW_S, RateLimiter, Ticket
 from serving.errors import RateLimited
-from serving.shared import PREFIX, redis_client
+from storage.redis import PREFIX, redis_client
 
 log = logging.getLogger("railyard")
 

@@ -7,6 +7,7 @@ opened and the server answers), these commands hand each run to the server
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -30,15 +31,17 @@ def _server_owns_index(settings: Settings) -> bool:
         return False
 
 
-def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
-    """One ingestion run: in this process, or by the server when it owns the index."""
-    from ingest.graph import Ingestor
-    from serving.knowledge import ingest_config
+def ingest_once(
+    settings: Settings, paths: list[str], console: Console, ray: str | None = None
+) -> dict:
+    """One ingestion run: in this process (load → embed on a Ray cluster with `ray`), or by
+    the server when it owns the index."""
+    from serving.knowledge import ingestor as open_ingestor
 
     try:
-        ingestor = Ingestor(ingest_config(settings))
+        ingestor = open_ingestor(settings)
     except Exception:
-        if not _server_owns_index(settings):
+        if ray is not None or not _server_owns_index(settings):
             raise
         url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
         console.print(f"the running server owns the index; ingesting through {url}")
@@ -63,7 +66,7 @@ def ingest_once(settings: Settings, paths: list[str], console: Console) -> dict:
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            return ingestor.run(paths, progress=progress)
+            return ingestor.run(paths, progress=progress, ray=ray)
     finally:
         ingestor.close()
 
@@ -85,6 +88,11 @@ def register(commands) -> None:
     once = ingest.add_parser("run", help="ingest files or folders once")
     once.add_argument("paths", nargs="+")
     once.add_argument("--json", action="store_true", help="print the summary as JSON last")
+    once.add_argument(
+        "--ray", metavar="ADDRESS",
+        help="load, clean, chunk and embed on this Ray cluster (`local`: start one here); "
+        "needs the `ray` extra (pip install 'railyard[ray]')",
+    )  # fmt: skip
     once.set_defaults(handler=run)
     watching = ingest.add_parser("watch", help="re-ingest a folder when its files change")
     watching.add_argument("path")
@@ -103,7 +111,11 @@ def run(settings: Settings, args) -> int:
     if missing:
         console.print(f"[red]railyard ingest: no such file or folder: {', '.join(missing)}")
         return 2
-    summary = ingest_once(settings, [str(Path(p).resolve()) for p in paths], console)
+    if args.ray is not None and importlib.util.find_spec("ray") is None:
+        console.print("[red]railyard ingest: --ray needs Ray: pip install 'railyard[ray]'")
+        return 2
+    resolved = [str(Path(p).resolve()) for p in paths]
+    summary = ingest_once(settings, resolved, console, ray=args.ray)
     print_summary(summary, console)
     if as_json:
         print(json.dumps(summary))

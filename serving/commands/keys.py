@@ -1,5 +1,5 @@
-"""`railyard keys add|list`: API keys in RAILYARD_API_KEYS_FILE (hashes only; a new key is
-printed once)."""
+"""`railyard keys add|list|revoke|project`: API keys in RAILYARD_API_KEYS_FILE, or the database
+(RAILYARD_API_KEYS_DATABASE); hashes only, a new key is printed once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 
 def register(commands) -> None:
-    keys = commands.add_parser("keys", help="API keys (hashed in RAILYARD_API_KEYS_FILE)")
+    keys = commands.add_parser(
+        "keys", help="API keys (hashed in RAILYARD_API_KEYS_FILE or the database)"
+    )
     keys.set_defaults(handler=run)
     sub = keys.add_subparsers(dest="keys_command", required=True)
     add = sub.add_parser("add", help="create a key for a project; printed once")
@@ -30,26 +32,39 @@ def register(commands) -> None:
         "list", help="keys by id (hash prefix) and project, with budgets and what they spent"
     )
     listing.add_argument("--json", action="store_true")
-    for command in (add, listing):
-        command.add_argument("--file", help="keys file (default RAILYARD_API_KEYS_FILE)")
+    revoke = sub.add_parser("revoke", help="remove a key by its id (as `keys list` shows it)")
+    revoke.add_argument("key_id")
+    project = sub.add_parser(
+        "project", help="set a project's budgets (across its keys); no amount removes them"
+    )
+    project.add_argument("project")
+    project.add_argument("--usd-per-day", type=float)
+    project.add_argument("--usd-per-month", type=float)
+    project.add_argument("--over-budget", choices=("refuse", "local-only"), default="refuse")
+    for command in (add, listing, revoke, project):
+        command.add_argument(
+            "--file", help="keys file (default RAILYARD_API_KEYS_FILE, or the database)"
+        )
 
 
 def run(settings, args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from serving.access.keys import KeyFile, add_key
+    from serving.access.budgets import Budget
+    from serving.access.keys import KeyFile, KeysBroken, add_key, key_source
 
-    path = Path(args.file) if args.file else settings.api_keys_file
-    if path is None:
+    source = key_source(settings, Path(args.file) if args.file else None)
+    if source is None:
         print(
-            "railyard keys: set RAILYARD_API_KEYS_FILE (or pass --file) to the keys file",
+            "railyard keys: set RAILYARD_API_KEYS_FILE (or pass --file), or "
+            "RAILYARD_API_KEYS_DATABASE=true",
             file=sys.stderr,
         )
         return 2
     if args.keys_command == "add":
         key = add_key(
-            path, args.project, args.user, args.rpm, args.tpm, args.admin,
+            source, args.project, args.user, args.rpm, args.tpm, args.admin,
             args.usd_per_day, args.usd_per_month, args.over_budget,
         )  # fmt: skip
         print(
@@ -58,18 +73,33 @@ def run(settings, args) -> int:
         )
         print(key)
         return 0
-    import yaml
-
-    parsed = (
-        KeyFile.model_validate(yaml.safe_load(path.read_text()) or {})
-        if path.exists()
-        else KeyFile()
-    )
+    if args.keys_command == "revoke":
+        if len(args.key_id) < 8:
+            print("railyard keys: give at least 8 characters of the key id", file=sys.stderr)
+            return 2
+        removed = source.revoke(args.key_id)
+        print(f"revoked {removed} key(s) with id {args.key_id}", file=sys.stderr)
+        return 0 if removed else 1
+    if args.keys_command == "project":
+        amounts = (args.usd_per_day, args.usd_per_month)
+        budget = (
+            Budget(usd_per_day=amounts[0], usd_per_month=amounts[1], over_budget=args.over_budget)
+            if any(a is not None for a in amounts)
+            else None
+        )
+        source.set_project(args.project, budget)
+        return 0
+    try:
+        parsed = source.read() or KeyFile()
+    except KeysBroken as e:
+        if "does not exist" not in str(e):
+            raise
+        parsed = KeyFile()
     rows = _rows(parsed, _spend(settings))
     if args.json:
         print(json.dumps(rows))
         return 0
-    table = Table(title=f"{path} (spent / budget, USD)")
+    table = Table(title=f"{source} (spent / budget, USD)")
     for column in ("id", "project", "user", "admin", "rpm/tpm", "today", "month", "over"):
         table.add_column(column)
 

@@ -7,10 +7,16 @@ import asyncio
 
 
 def register(commands) -> None:
-    commands.add_parser(
+    serving = commands.add_parser(
         "serve",
         help="run the gateway (and the local vLLM server unless RAILYARD_LOCAL_BASE_URL is set)",
-    ).set_defaults(handler=serve)
+    )
+    serving.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="gateway processes on the one port (N > 1 needs RAILYARD_REDIS_URL; they share "
+        "one vLLM and a milvus-lite server this process starts)",
+    )  # fmt: skip
+    serving.set_defaults(handler=serve)
     commands.add_parser(
         "vllm", help="run the local vLLM server alone, in the foreground"
     ).set_defaults(handler=vllm)
@@ -20,13 +26,30 @@ def register(commands) -> None:
 
 
 def serve(settings, args) -> int:
+    import os
+
     import uvicorn
 
-    from serving.app import create_app
+    from serving import workers
+    from serving.app import check_exposure, create_app
 
-    app = create_app(settings)
-    uvicorn.run(
-        app,
+    if args.workers > 1:
+        # Checked here: a worker that fails its start-up is only restarted by uvicorn.
+        check_exposure(settings)
+        workers.check(settings, args.workers)
+        with workers.shared_parts(settings) as shared:
+            os.environ.update(shared)  # the workers read their settings from it
+            uvicorn.run(
+                "serving.app:from_environment", factory=True, workers=args.workers,
+                **_uvicorn_options(settings),
+            )  # fmt: skip
+        return 0
+    uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+    return 0
+
+
+def _uvicorn_options(settings) -> dict:
+    return dict(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -36,7 +59,6 @@ def serve(settings, args) -> int:
         forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_graceful_shutdown=settings.shutdown_grace_s + 5,
     )
-    return 0
 
 
 def prepare(settings, args) -> int:

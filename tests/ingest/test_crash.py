@@ -35,7 +35,7 @@ def ingest_cli(data_dir: Path, corpus: Path) -> subprocess.Popen:
 def pending_rows(manifest: Path) -> int:
     try:
         with sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
+            return db.execute("SELECT COUNT(*) FROM manifest_pending").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
 

@@ -14,8 +14,9 @@ import time
 from pypdf import PdfWriter
 
 from ingest.configuration import IngestConfig
-from ingest.graph import Ingestor, exclusive
+from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
+from storage.locks import file_lock
 from tests.support.knowledge import DOCS
 
 ALIAS_BOMB = """---
@@ -93,12 +94,12 @@ def test_one_ingestion_at_a_time_across_processes(ingestor, corpus, caplog):
     """The lock is the kernel's (flock): held here through a file handle of its own, as
     another process would hold it, the run waits and then completes."""
     done = threading.Event()
-    with caplog.at_level(logging.INFO, logger="railyard.ingest"):
-        with exclusive(ingestor.config.lock_path):
+    with caplog.at_level(logging.INFO, logger="railyard.locks"):
+        with file_lock(ingestor.config.lock_path)():
             worker = threading.Thread(target=lambda: (ingestor.run([corpus]), done.set()))
             worker.start()
             deadline = time.monotonic() + 60
-            while "another ingestion run holds" not in caplog.text:
+            while "another process holds" not in caplog.text:
                 assert time.monotonic() < deadline, "the run did not wait for the lock"
                 time.sleep(0.05)
             assert not done.is_set()

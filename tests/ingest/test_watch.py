@@ -17,7 +17,7 @@ from tests.support.processes import BIN, clean_env
 def documents(manifest: Path) -> dict[str, str]:
     try:
         with sqlite3.connect(f"file:{manifest}?mode=ro", uri=True, timeout=1) as db:
-            rows = db.execute("SELECT source, content_hash FROM documents").fetchall()
+            rows = db.execute("SELECT source, content_hash FROM manifest_documents").fetchall()
             return dict(rows)
     except sqlite3.OperationalError:
         return {}
@@ -51,7 +51,7 @@ def test_watch_reingests_an_edited_file(tmp_path):
         after = documents(manifest)
         assert {s for s in after if after[s] != before[s]} == {"tools/laptops.txt"}
         with sqlite3.connect(f"file:{manifest}?mode=ro", uri=True) as db:
-            summaries = [json.loads(s) for (s,) in db.execute("SELECT summary FROM runs")]
+            summaries = [json.loads(s) for (s,) in db.execute("SELECT summary FROM manifest_runs")]
         assert any(s["updated"] == 1 and s["unchanged"] == 3 for s in summaries)
     finally:
         watcher.send_signal(signal.SIGINT)

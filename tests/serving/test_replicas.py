@@ -1,21 +1,31 @@
-"""Two `railyard serve` processes over one Postgres and one Redis act as one gateway (issue 16):
-a caller's requests per minute are counted across both, a trace written by one is read through
-the other, a thread started on one is continued on the other, and a fallback budget spent
-through one refuses paid calls on the other."""
+"""Two `railyard serve` processes over one Postgres, one Redis and one `milvus-lite server` act
+as one gateway (issue 16): a caller's requests per minute are counted across both, a trace
+written by one is read through the other, a thread started on one is continued on the other,
+ingestion runs one at a time and what one commits the other retrieves at once, and a fallback
+budget spent through one refuses paid calls on the other. `railyard serve --workers 2` does
+the same on one port."""
 
 from __future__ import annotations
+
+import threading
+import time
+import uuid
 
 import httpx
 import openai
 import pytest
 
 from tests.conftest import serve
+from tests.support.processes import milvus_lite_server, wait_for_port
 
 QUESTION = "How much sick leave do employees earn every pay period?"
 RPM = 4
+PERMIT_QUESTION = "How much does a north garage parking permit cost?"
 
 
 def pair(name: str, run_dir, fallback_server, knowledge_base, **settings: str):
+    """Two replicas, started together: both index the knowledge base at start, one at a time
+    when they share an index."""
     servers = [
         serve(f"{name}-{i}", run_dir, fallback_server, knowledge_base, **settings) for i in (1, 2)
     ]
@@ -31,11 +41,21 @@ def pair(name: str, run_dir, fallback_server, knowledge_base, **settings: str):
 
 
 @pytest.fixture(scope="module")
-def replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_url, database_url):
+def milvus_url(run_dir):
+    server = milvus_lite_server("milvus-lite-server", run_dir / "logs", run_dir / "shared-index")
+    wait_for_port(server.start())
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    run_dir, vllm_url, fallback_server, knowledge_base, redis_url, database_url, milvus_url
+):
     yield from pair(
         "replica", run_dir, fallback_server, knowledge_base, local_base_url=vllm_url,
-        redis_url=redis_url, database_url=database_url, rate_limit_rpm=str(RPM),
-        rails_enabled="false",
+        redis_url=redis_url, database_url=database_url, milvus_uri=milvus_url,
+        rate_limit_rpm=str(RPM), rails_enabled="false",
     )  # fmt: skip
 
 
@@ -51,9 +71,12 @@ def paying_replicas(run_dir, vllm_url, fallback_server, knowledge_base, redis_ur
     )  # fmt: skip
 
 
-def client(server) -> openai.OpenAI:
+def client(server, address: str | None = None) -> openai.OpenAI:
+    """The official client; from `address` (127.0.0.x), a caller of its own for the rate limit
+    (without keys, limits are per client address)."""
     key = "unused"  # pragma: allowlist secret
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+    http = httpx.Client(transport=httpx.HTTPTransport(local_address=address)) if address else None
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, http_client=http)
 
 
 def test_a_callers_requests_per_minute_are_counted_across_replicas(replicas):
@@ -128,3 +151,83 @@ def test_a_budget_spent_through_one_replica_refuses_paid_calls_on_the_other(
     assert caught.value.code == "insufficient_quota"
     received = httpx.get(fallback_server.url + "/_requests", timeout=10).json()["data"]
     assert not [body for body in received if "replica-second-4a2c" in str(body)]
+
+
+def test_ingestion_runs_one_at_a_time_and_a_commit_is_retrieved_on_the_other(replicas, run_dir):
+    one, two = replicas
+    folder = run_dir / "incoming" / f"replica-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    (folder / "parking-permits.md").write_text(
+        "# Parking permits\n\nStaff parking permits for the north garage are issued by the "
+        "facilities desk on the third floor. A permit costs 42 dollars per quarter and is "
+        "renewed every January, April, July and October.\n"
+    )
+    summaries: dict[str, dict] = {}
+
+    def ingest(server) -> None:
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.4")) as caller:
+            response = caller.post(
+                server.url + "/v1/admin/ingest", json={"paths": [str(folder)]}, timeout=300
+            )
+        response.raise_for_status()
+        summaries[server.name] = response.json()
+
+    both = [threading.Thread(target=ingest, args=(server,)) for server in (one, two)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join(320)
+    # One run indexed the file; the other waited for the lock and found it unchanged.
+    assert sorted((s["added"], s["unchanged"]) for s in summaries.values()) == [(0, 1), (1, 0)]
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.5")) as caller:
+        listed = caller.get(two.url + "/v1/admin/ingest/runs", timeout=30).json()["data"]
+    runs = {r["run_id"]: r for r in listed}
+    first, second = sorted(
+        (runs[s["run_id"]] for s in summaries.values()), key=lambda r: r["started_at"]
+    )
+    assert first["finished_at"] <= second["started_at"]  # they did not overlap
+    # Committed through one replica (whichever won), retrieved through both at once.
+    for server in (one, two):
+        reply = client(server, "127.0.0.5").chat.completions.create(
+            model="railyard", max_tokens=16,
+            messages=[{"role": "user", "content": PERMIT_QUESTION}],
+        )  # fmt: skip
+        sources = [c["source"] for c in reply.model_extra["railyard"]["citations"]]
+        assert "parking-permits.md" in sources, (server.name, sources)
+
+
+@pytest.fixture(scope="module")
+def workers(run_dir, vllm_url, fallback_server, knowledge_base, redis_url):
+    server = serve(
+        "workers", run_dir, fallback_server, knowledge_base, "--workers", "2",
+        local_base_url=vllm_url, redis_url=redis_url, rate_limit_rpm=str(RPM),
+        rails_enabled="false",
+    )  # fmt: skip
+    server.start()
+    try:
+        server.wait("/readyz", 300)  # one worker is ready; the other may still be starting
+        deadline = time.monotonic() + 120
+        while server.tail(400).count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, server.tail()
+            time.sleep(0.5)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_serve_with_two_workers_shares_one_index_and_one_count(workers):
+    # Both workers started (the fixture waits for them), on the one port, over the
+    # milvus-lite server the parent runs.
+    assert "milvus-lite server on 127.0.0.1" in workers.tail(400)
+    reply = client(workers).chat.completions.create(
+        model="railyard", max_tokens=16, messages=[{"role": "user", "content": QUESTION}]
+    )
+    assert reply.model_extra["railyard"]["citations"]
+    # A caller's requests per minute, over new connections (either worker may take each one).
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3")) as caller:
+        statuses = []
+        for _ in range(RPM + 2):
+            statuses.append(
+                caller.get(workers.url + "/v1/models", headers={"Connection": "close"}).status_code
+            )
+    assert statuses == [200] * RPM + [429, 429]

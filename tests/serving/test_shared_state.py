@@ -71,3 +71,68 @@ def test_a_budget_spent_through_one_replica_is_spent_for_the_other(redis_url):
 
 def test_an_unreachable_redis_makes_no_paid_call_it_cannot_count():
     assert SharedFallbackBudget("redis://127.0.0.1:9/0", 100.0).exhausted
+
+
+def test_an_answer_cached_by_one_replica_serves_a_paraphrase_on_the_other(redis_url, embedder):
+    from serving.cache import SemanticCache
+    from serving.shared_cache import RedisAnswers
+
+    def replica() -> SemanticCache:
+        return SemanticCache(embedder, shared=RedisAnswers(redis_url, 100, 60))
+
+    one, two = replica(), replica()
+    scope = f"index@{uuid.uuid4().hex[:6]}|answer@v2"
+    answer = {"answer": "Four hours every pay period.", "answer_mode": "generated",
+              "citations": [{"source": "leave.md", "chunk_id": "c1", "score": 0.8}],
+              "passages": [], "prompt_version": "answer@v2", "completion_tokens": 7}  # fmt: skip
+    one.store("How much sick leave do employees earn every pay period?", scope, answer)
+    found = two.lookup("How much sick leave does an employee earn each pay period?", scope)
+    assert found.result == "hit" and found.hit["answer"] == answer["answer"]
+    assert found.hit["citations"] == answer["citations"]
+    # Its guards hold on the other replica too; another scope or partition does not share it.
+    assert (
+        two.lookup("How much sick leave do employees earn every 2 pay periods?", scope).hit is None
+    )
+    assert two.lookup("How much sick leave do employees earn?", "index@0|answer@v2").hit is None
+    other = two.lookup(
+        "How much sick leave does an employee earn each pay period?", scope, "project:b"
+    )
+    assert other.hit is None
+
+
+def test_ingestion_runs_take_turns_through_the_redis_lock(redis_url):
+    import threading
+
+    from storage.locks import redis_lock
+
+    name = f"ingest:{uuid.uuid4().hex[:6]}"
+    one, two = redis_lock(redis_url, name, ttl_s=0.6), redis_lock(redis_url, name, ttl_s=0.6)
+    events: list[str] = []
+
+    def run(lock, who: str) -> None:
+        with lock():
+            events.append(f"{who} start")
+            time.sleep(1.5)  # past the TTL: the holder renews it
+            events.append(f"{who} end")
+
+    first = threading.Thread(target=run, args=(one, "one"))
+    first.start()
+    time.sleep(0.2)
+    second = threading.Thread(target=run, args=(two, "two"))
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert events == ["one start", "one end", "two start", "two end"]
+
+
+def test_a_lock_whose_holder_died_frees_itself_after_its_ttl(redis_url):
+    from storage.locks import redis_lock
+    from storage.redis import PREFIX, redis_client
+
+    name = f"ingest:{uuid.uuid4().hex[:6]}"
+    # A holder that died: the key is set and nobody renews it.
+    redis_client(redis_url).set(f"{PREFIX}lock:{name}", "dead-holder", px=800)
+    start = time.monotonic()
+    with redis_lock(redis_url, name)():
+        waited = time.monotonic() - start
+    assert 0.5 < waited < 5

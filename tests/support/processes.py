@@ -97,13 +97,35 @@ def fault_server(name: str, log_dir: Path, upstream: str | None = None) -> Serve
     return Server(name, argv, clean_env(), port, log_dir / f"{name}.log")
 
 
-def railyard_serve(name: str, log_dir: Path, **settings: str) -> Server:
+def railyard_serve(name: str, log_dir: Path, *args: str, **settings: str) -> Server:
     port = free_port()
     env = clean_env(
         RAILYARD_PORT=str(port), **{f"RAILYARD_{k.upper()}": v for k, v in settings.items()}
     )
-    argv = [str(BIN / "railyard"), "serve"]
+    argv = [str(BIN / "railyard"), "serve", *args]
     return Server(name, argv, env, port, log_dir / f"{name}.log")
+
+
+def milvus_lite_server(name: str, log_dir: Path, data_dir: Path) -> Server:
+    """milvus-lite's own gRPC server (`milvus-lite server`), for processes that share an
+    index; `url` is what RAILYARD_MILVUS_URI takes. Ready once its port accepts."""
+    port = free_port()
+    argv = [str(BIN / "milvus-lite"), "server", "--data-dir", str(data_dir)]
+    argv += ["--host", "127.0.0.1", "--port", str(port)]
+    return Server(name, argv, clean_env(), port, log_dir / f"{name}.log")
+
+
+def wait_for_port(server: Server, timeout: float = 60) -> Server:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc and server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited:\n{server.tail()}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", server.port)) == 0:
+                return server
+        time.sleep(0.2)
+    raise TimeoutError(f"{server.name} not listening after {timeout:.0f} s:\n{server.tail()}")
 
 
 def redis_server(name: str, log_dir: Path) -> Server:
@@ -175,3 +197,17 @@ def wait_for_postgres(server: Server, timeout: float = 60) -> str:
         except psycopg.OperationalError:
             time.sleep(0.3)
     raise TimeoutError(f"{server.name} not ready after {timeout:.0f} s:\n{server.tail()}")
+
+
+def new_database(url: str, prefix: str) -> str:
+    """A database of its own on the cluster of `url` (for a test whose rows must not meet the
+    session's shared one); its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    base = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True, connect_timeout=5) as db:
+        db.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
