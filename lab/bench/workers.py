@@ -51,12 +51,17 @@ def redis_for_bench(url: str | None) -> Iterator[str]:
 
 
 def settings_file(settings: Settings, path: Path) -> None:
-    """`settings` as a railyard.yaml the child reads (secrets included: the file is the
-    child's own, in a private temporary directory)."""
+    """`settings` as a railyard.yaml the child reads from its own directory: paths made
+    absolute, secrets included (the file is the child's own, in a private temporary dir)."""
     dumped = settings.model_dump(mode="json")
     for name in type(settings).model_fields:
-        if isinstance(value := getattr(settings, name), SecretStr):
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
             dumped[name] = value.get_secret_value()
+        elif isinstance(value, Path):
+            dumped[name] = str(value.resolve())
+        elif isinstance(value, list | tuple) and value and isinstance(value[0], Path):
+            dumped[name] = [str(p.resolve()) for p in value]
     path.write_text(yaml.safe_dump(dumped))
     path.chmod(0o600)
 
