@@ -12,7 +12,7 @@ from pathlib import Path
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
-from serving.database import open_database
+from serving.database import PostgresDatabase
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
@@ -30,7 +30,7 @@ def ingestor(settings: Settings) -> Ingestor:
     shared = settings.milvus_uri is not None
     database = lock = None
     if shared and settings.database_url:
-        database = open_database(settings, "unused.sqlite")
+        database = PostgresDatabase(settings.database_url.get_secret_value())
     if shared and settings.redis_url:
         lock = redis_lock(settings.redis_url, f"ingest:{config.collection}")
     return Ingestor(config, database=database, lock=lock)

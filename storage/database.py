@@ -151,11 +151,3 @@ def _apply(db: Connection, component: str, migrations: Sequence[Sequence[str]]) 
 
 def _as_dict(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
-
-
-def database_at(url_or_path: str | Path) -> Database:
-    """A Postgres URL (postgresql://...), or a SQLite file's path."""
-    text = str(url_or_path)
-    if text.startswith(("postgresql://", "postgres://")):
-        return PostgresDatabase(text)
-    return SqliteDatabase(Path(text.removeprefix("sqlite:///")))

@@ -26,6 +26,12 @@ from lab.stats import percentile
 from serving.settings import Settings
 
 UNCACHEABLE = {"role": "system", "content": "Answer briefly."}
+# As `railyard serve` serves by default, except: all the load comes from one address, so the
+# per-caller rate limits (on by default) would measure the limiter, not the gateway; they are
+# off for this bench (and the report says so).
+SERVED = {
+    "cache_enabled": True, "rails_enabled": True, "rate_limit_rpm": None, "rate_limit_tpm": None,
+}  # fmt: skip
 
 
 async def _phase(
@@ -69,7 +75,7 @@ async def _phase(
     }
 
 
-async def _load(url, questions, concurrency, requests, duration_s, max_tokens) -> dict:
+async def measure(url, questions, concurrency, requests, duration_s, max_tokens) -> dict:
     def body(messages):
         return {"model": "railyard", "messages": messages, "max_tokens": max_tokens}
 
@@ -95,15 +101,9 @@ def run(
     max_tokens: int = 64,
 ) -> dict[str, Any]:
     questions = read_questions(qa_file, limit)
-    # All the load comes from one address: the per-caller rate limits (on by default) would
-    # measure the limiter, not the gateway, so they are off for this bench (and say so).
-    serving = {
-        "cache_enabled": True, "rails_enabled": True,
-        "rate_limit_rpm": None, "rate_limit_tpm": None,
-    }  # fmt: skip
-    with bench_gateway(settings, corpus, **serving) as (gateway, served), RssSampler() as rss:
+    with bench_gateway(settings, corpus, **SERVED) as (gateway, served), RssSampler() as rss:
         report = asyncio.run(
-            _load(gateway.url, questions, concurrency, requests, duration_s, max_tokens)
+            measure(gateway.url, questions, concurrency, requests, duration_s, max_tokens)
         )
     return report | {
         "concurrency": concurrency,

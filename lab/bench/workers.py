@@ -23,7 +23,7 @@ import yaml
 from pydantic import SecretStr
 
 from lab.bench.gateway import free_port, running_local_url
-from lab.bench.load import _load
+from lab.bench.load import SERVED, measure
 from lab.harness import scratch_settings
 from lab.jsonl import questions as read_questions
 from serving.settings import Settings
@@ -121,15 +121,13 @@ def run(
                 update={
                     "port": free_port(),
                     "local_base_url": running_local_url(settings) or settings.local_base_url,
-                    "cache_enabled": True, "rails_enabled": True, "redis_url": redis,
-                    # One client address: limits would measure the limiter (as in --load).
-                    "rate_limit_rpm": None, "rate_limit_tpm": None,
+                    "redis_url": redis, **SERVED,
                 }
             )  # fmt: skip
             log = scratch.data_dir / f"serve-workers-{n}.log"
             with serve_workers(served, n, log) as url:
                 results[str(n)] = asyncio.run(
-                    _load(url, questions, concurrency, requests, duration_s, max_tokens)
+                    measure(url, questions, concurrency, requests, duration_s, max_tokens)
                 )
     return {
         "workers": results,
