@@ -17,6 +17,7 @@ from serving.llm.budget import FallbackBudget
 from serving.llm.client import RouterChatModel
 from serving.settings import Settings
 from tests.conftest import serve
+from tests.support.spend import ask_until_paid
 
 MARKER = "window-marker-51c2"
 QUESTION = "How much sick leave do employees earn every pay period?"
@@ -93,15 +94,7 @@ def test_a_spent_fallback_budget_refuses_further_paid_calls(budget_gateway, fall
             messages=[{"role": "user", "content": f"{QUESTION} ({marker})"}],
         )  # fmt: skip
 
-    # The stand-in proxies to the same vLLM; when that is slow LiteLLM may hand an api-only
-    # request to the local deployment (route "local", nothing spent): ask until one is paid.
-    routes = []
-    for attempt in range(3):
-        first = ask(f"budget-first-{attempt}-7d1e")
-        routes.append(first.model_extra["railyard"]["route"])
-        if routes[-1] == "fallback":
-            break
-    assert routes[-1] == "fallback", routes
+    first = ask_until_paid(ask, "budget-first-7d1e")
     assert first.model_extra["railyard"]["cost_usd"] > 0
     with pytest.raises(openai.RateLimitError) as caught:
         ask("budget-second-7d1e")

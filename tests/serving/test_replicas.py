@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import serve
 from tests.support.processes import milvus_lite_server, wait_for_port
+from tests.support.spend import ask_until_paid
 
 QUESTION = "How much sick leave do employees earn every pay period?"
 RPM = 4
@@ -138,14 +139,7 @@ def test_a_budget_spent_through_one_replica_refuses_paid_calls_on_the_other(
             messages=[{"role": "user", "content": f"{QUESTION} ({marker})"}],
         )  # fmt: skip
 
-    # As in tests/security/test_spend.py: LiteLLM may hand a slow api-only call to the local
-    # deployment (nothing spent); ask until one answer is paid.
-    routes = []
-    for attempt in range(3):
-        routes.append(ask(one, f"replica-first-{attempt}-4a2c").model_extra["railyard"]["route"])
-        if routes[-1] == "fallback":
-            break
-    assert routes[-1] == "fallback", routes
+    ask_until_paid(lambda marker: ask(one, marker), "replica-first-4a2c")
     with pytest.raises(openai.RateLimitError) as caught:
         ask(two, "replica-second-4a2c")
     assert caught.value.code == "insufficient_quota"
