@@ -102,7 +102,7 @@ def on_ray(state: IngestState, runtime: Runtime[IngestContext]) -> dict:
         )  # fmt: skip
         for row in vectors.iter_rows():
             embedded.append(EmbeddedChunk(row["chunk"], [float(x) for x in row["vector"]]))
-            context.progress("embed", len(embedded), 0)
+        context.progress("embed", len(embedded), len(embedded))
     # Ray returns rows in no set order; the index node and the single-process run see them
     # in document and position order.
     embedded.sort(key=lambda e: (e.chunk.root, e.chunk.source, e.chunk.position))

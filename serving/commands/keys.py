@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -74,8 +75,13 @@ def run(settings, args) -> int:
         print(key)
         return 0
     if args.keys_command == "revoke":
-        if len(args.key_id) < 8:
-            print("railyard keys: give at least 8 characters of the key id", file=sys.stderr)
+        # An id is a hex prefix of the key's sha256 (as `keys list` shows it): anything else,
+        # e.g. a LIKE wildcard, must not match other keys.
+        if not re.fullmatch(r"[0-9a-f]{8,64}", args.key_id):
+            print(
+                "railyard keys: give the key id as `keys list` shows it (8+ hex characters)",
+                file=sys.stderr,
+            )
             return 2
         removed = source.revoke(args.key_id)
         print(f"revoked {removed} key(s) with id {args.key_id}", file=sys.stderr)

@@ -66,6 +66,10 @@ def test_keys_commands_write_the_database(tmp_path, monkeypatch, capsys):
     assert (project["kind"], project["usd_per_day"]) == ("project", 3.0)
     store = KeyStore(DatabaseKeys(SqliteDatabase(tmp_path / "keys.sqlite")))
     assert store.authenticate(bearer(key)).admin
+    assert main(["keys", "revoke", "%%%%%%%%"]) == 2  # no wildcard reaches the query
+    assert KeyStore(DatabaseKeys(SqliteDatabase(tmp_path / "keys.sqlite"))).authenticate(
+        bearer(key)
+    )
     assert main(["keys", "revoke", listed["id"]]) == 0
     with pytest.raises(Unauthorized):
         KeyStore(DatabaseKeys(SqliteDatabase(tmp_path / "keys.sqlite"))).authenticate(bearer(key))
