@@ -33,6 +33,10 @@ MIGRATIONS = [
         f"ALTER TABLE {table} RENAME TO manifest_{table}"
         for table in ("documents", "runs", "pending", "garbage", "meta")
     ],
+    [  # the eval set's figures on each index version (ingest/evaluation.py)
+        "CREATE TABLE IF NOT EXISTS manifest_evaluations (index_version INTEGER NOT NULL, "
+        "created DOUBLE PRECISION NOT NULL, eval_set TEXT NOT NULL, figures TEXT NOT NULL)",
+    ],
 ]
 
 
@@ -152,6 +156,24 @@ class Manifest:
                 (run_id, started_at, now, embedding_model, version, json.dumps(summary)),
             )
         return version
+
+    def record_evaluation(self, index_version: int, eval_set: str, figures: dict) -> None:
+        with self.database.connect() as db:
+            db.execute(
+                "INSERT INTO manifest_evaluations VALUES (?, ?, ?, ?)",
+                (index_version, time.time(), eval_set, json.dumps(figures)),
+            )
+
+    def evaluations(self, eval_set: str | None = None, limit: int = 50) -> list[dict]:
+        """Recorded evaluations, newest first (of one eval set, when given)."""
+        where, args = ("WHERE eval_set = ? ", (eval_set,)) if eval_set else ("", ())
+        with self.database.connect() as db:
+            rows = db.execute(
+                "SELECT index_version, created, eval_set, figures FROM manifest_evaluations "
+                f"{where}ORDER BY created DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [row | {"figures": json.loads(row["figures"])} for row in rows]
 
     def runs(self, limit: int = 20) -> list[dict]:
         with self.database.connect() as db:

@@ -170,6 +170,17 @@ class MilvusStore:
         )
         return {row["id"]: list(row["dense"]) for row in rows}
 
+    def passage(self, chunk_id: str) -> Hit | None:
+        """One chunk by id (what a citation points at), or None."""
+        rows = self._read(
+            lambda: self.client.get(
+                self.collection, ids=[chunk_id], output_fields=OUTPUT_FIELDS, timeout=TIMEOUT_S
+            )
+        )
+        if not rows:
+            return None
+        return _hit({"id": rows[0]["id"], "entity": rows[0], "distance": None})
+
     def text_search(self, query: str, limit: int) -> list[Hit]:
         return self._search(query, "sparse", "BM25", limit)
 
@@ -188,5 +199,6 @@ def _hit(row: dict) -> Hit:
     entity = row["entity"]
     return Hit(
         chunk_id=row["id"], source=entity["source"], heading=entity["heading"],
-        position=int(entity["position"]), text=entity["text"], score=float(row["distance"]),
+        position=int(entity["position"]), text=entity["text"],
+        score=None if row["distance"] is None else float(row["distance"]),
     )  # fmt: skip

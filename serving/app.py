@@ -21,6 +21,7 @@ from serving.chat.api_router import router as chat_router
 from serving.chat.checkpoints import checkpoint_database, checkpointer
 from serving.chat.service import ChatService
 from serving.chat.threads import ThreadRetention
+from serving.console.api_router import router as console_router
 from serving.database import open_database
 from serving.errors import APIError, ConfigError, error_body
 from serving.local_model.supervisor import LocalModelSupervisor
@@ -57,14 +58,15 @@ def create_app(settings: Settings) -> FastAPI:
         if (budget := parts.chat_model.budget) is not None:
             budget.seed(traces.fallback_cost(since=budget.day_start()))
         ledger = ledger_for(settings.redis_url, lambda since: traces.spend_by_caller(since=since))
-        budgets = Budgets(ledger, alert=alerts.send)
+        budgets = Budgets(ledger, alert=alerts.send, observe=metrics.observe_budget)
         supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
         if supervisor is not None:
             supervisor.start()
         await parts.warm_up()
         seeding = await seed(parts)
         async with checkpointer(settings) as saver:
-            observer = Observer(traces, metrics, alerts)
+            otel = otel_exporter(settings)
+            observer = Observer(traces, metrics, alerts, content=settings.trace_content, otel=otel)
             threads_db = checkpoint_database(settings)
             threads = ThreadRetention(threads_db, saver, settings.thread_retention_days)
             await threads.prune()
@@ -83,6 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
                     seeding.cancel()
                 if supervisor is not None:
                     await supervisor.stop()
+                if otel is not None:
+                    otel.close()
                 parts.close()
                 traces.close()
                 threads_db.close()
@@ -115,11 +119,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(observability_router)
     app.include_router(docs_router)
+    app.include_router(console_router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if app.state.keys is None:
         app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
     return app
+
+
+def otel_exporter(settings: Settings):
+    """The OpenTelemetry exporter when RAILYARD_OTLP_ENDPOINT is set."""
+    if not settings.otlp_endpoint:
+        return None
+    from serving.observability.otel import OtelExporter
+
+    models = {"local": settings.local_served_name, "fallback": settings.fallback_model}
+    return OtelExporter(
+        settings.otlp_endpoint, models, settings.otlp_service_name, settings.otlp_export_interval_s
+    )
 
 
 def from_environment() -> FastAPI:

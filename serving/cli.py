@@ -21,6 +21,8 @@ GROUPS = (
     "serving.commands.rails",
     "serving.commands.keys",
     "serving.commands.traces",
+    "serving.commands.feedback",
+    "serving.commands.drift",
 )
 PLUGINS = "railyard.commands"
 NOISY = ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails")

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
+from ingest.manifest import Manifest
 from ingest.retriever import HybridRetriever
 from serving.database import PostgresDatabase
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
 from serving.settings import Settings
+from storage.database import SqliteDatabase
 from storage.locks import redis_lock
 
 log = logging.getLogger("railyard.ingest")
@@ -34,6 +36,45 @@ def ingestor(settings: Settings) -> Ingestor:
     if shared and settings.redis_url:
         lock = redis_lock(settings.redis_url, f"ingest:{config.collection}")
     return Ingestor(config, database=database, lock=lock)
+
+
+def open_manifest(settings: Settings) -> Manifest:
+    """The index's manifest alone (no vector store: readable while the server owns it)."""
+    if settings.milvus_uri is not None and settings.database_url:
+        return Manifest(PostgresDatabase(settings.database_url.get_secret_value()))
+    return Manifest(SqliteDatabase(ingest_config(settings).manifest_path))
+
+
+def check_index(settings: Settings, ingestor: Ingestor, summary: dict) -> dict | None:
+    """After a run that changed the index: the eval set (RAILYARD_EVAL_SET) searched on it and
+    recorded per index version; under `alert`, the eval_drop alert to send when a figure fell
+    past RAILYARD_EVAL_DROP_ALERT from the previous version's. None when there is nothing to
+    check."""
+    changed = summary.get("added") or summary.get("updated") or summary.get("deleted")
+    if settings.eval_set is None or not changed:
+        return None
+    from ingest.evaluation import drops, evaluate, read_eval_set
+
+    eval_set = str(settings.eval_set)
+    retriever = HybridRetriever(ingestor.store, ingestor.manifest, ingestor.embedder)
+    figures = evaluate(retriever, read_eval_set(settings.eval_set))
+    version = summary.get("index_version") or ingestor.manifest.index_version()
+    earlier = ingestor.manifest.evaluations(eval_set, limit=1)
+    ingestor.manifest.record_evaluation(version, eval_set, figures)
+    fallen = drops(earlier[0]["figures"], figures, settings.eval_drop_alert) if earlier else {}
+    alert = None
+    if fallen:
+        before = earlier[0]
+        alert = {
+            "kind": "eval_drop",
+            "message": f"index version {version}: the eval set's "
+            + ", ".join(f"{k} fell by {v:.0%}" for k, v in fallen.items())
+            + f" from version {before['index_version']}",
+            "index_version": version, "previous_version": before["index_version"],
+            "drops": fallen, "figures": figures, "previous": before["figures"],
+            "eval_set": eval_set,
+        }  # fmt: skip
+    return {"index_version": version, **figures, "dropped": fallen, "alert": alert}
 
 
 def ingest_config(settings: Settings) -> IngestConfig:
@@ -85,6 +126,15 @@ class KnowledgeBase:
             self.metrics.observe_ingest(summary)
         if self.alerts is not None:
             self.alerts.ingest(summary)
+        try:
+            checked = await asyncio.to_thread(check_index, self.settings, self.ingestor, summary)
+        except Exception:  # the run is committed; a failing check is logged, not the run's error
+            log.exception("checking the new index with the eval set failed")
+            checked = None
+        if checked is not None:
+            summary["evaluation"] = checked
+            if (alert := checked["alert"]) is not None and self.alerts is not None:
+                self.alerts.send(**alert)
         self.last_summary = summary
         log.info("ingested %s", {k: v for k, v in summary.items() if k != "failed"})
         return summary

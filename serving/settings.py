@@ -220,6 +220,23 @@ class Settings(BaseSettings):
         50, gt=0, description="Documents larger than this are skipped and reported by "
         "ingestion, never read.",
     )  # fmt: skip
+    eval_set: Path | None = Field(
+        None,
+        description="QA file (JSONL: question, source or sources, answerable) searched on the "
+        "new index after every ingestion run that changes it (server, `ingest run`, `watch`, "
+        "`schedule`): source hit@1/@5 and MRR recorded per index version (`railyard eval "
+        "history`). Unset: no check.",
+    )
+    eval_drop_alert: float = Field(
+        0.1, gt=0, le=1, description="Alert (eval_drop) when a figure of the eval set falls by "
+        "more than this from the previous index version.",
+    )  # fmt: skip
+    experiments_dir: Path = Field(
+        Path("experiments"),
+        description="Where the console (/ui) reads `railyard experiment fallback` reports: each "
+        "folder under it with a report.json (the command's default --out, experiments/fallback, "
+        "is one), newest first.",
+    )
     client_api_key: SecretStr | None = Field(
         None,
         description="Key the CLI sends when it hands work to a running server that has API "
@@ -277,6 +294,24 @@ class Settings(BaseSettings):
     alert_fallback_rate: float = Field(0.5, gt=0, le=1, description="Fallback rate that alerts.")
     trace_retention_days: float = Field(
         30, gt=0, description="Traces (DATA_DIR/traces.sqlite) older than this are deleted."
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry collector base URL, OTLP over HTTP (e.g. "
+        "http://otel-collector:4318): every request is exported as a trace (a span per graph "
+        "node, the model call as a GenAI client span, rail verdicts as events) and the GenAI "
+        "token-usage and duration metrics. Unset: no export.",
+    )
+    otlp_service_name: str = Field("railyard", description="OTel `service.name`.")
+    otlp_export_interval_s: float = Field(
+        15, gt=0, description="How often metrics are pushed to the OTLP endpoint."
+    )
+    trace_content: bool = Field(
+        True,
+        description="Keep the question and the answer in each trace (PII masked with the "
+        "input rail's placeholders; a question the input rails blocked is not kept): the "
+        "console, `railyard feedback export` and `railyard drift` read them. False keeps ids, "
+        "scores, timings and costs only.",
     )
     thread_retention_days: float = Field(
         30, gt=0, description="Conversation threads (X-Railyard-Thread-Id; checkpoints in "

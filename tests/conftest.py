@@ -13,8 +13,11 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -25,6 +28,7 @@ import yaml
 from ingest.embedder import MiniLMEmbedder
 from serving import offline
 from tests.support.knowledge import write_corpus, write_redteam_corpus
+from tests.support.otlp import OtlpReceiver
 from tests.support.processes import (
     ROOT,
     Server,
@@ -207,13 +211,43 @@ def redteam_knowledge_base(run_dir: Path) -> Path:
     return write_redteam_corpus(run_dir / "redteam-knowledge-base")
 
 
+@pytest.fixture
+def webhook():
+    """A local alert webhook: (its URL, the JSON bodies it received)."""
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
 @pytest.fixture(scope="session")
-def guarded_gateway(run_dir, vllm_url, fallback_server, redteam_knowledge_base):
+def otlp_receiver():
+    """A real OTLP/HTTP receiver (tests/support/otlp.py) `guarded_gateway` exports to."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def guarded_gateway(run_dir, vllm_url, fallback_server, redteam_knowledge_base, otlp_receiver):
     """`railyard serve` with its default rails, over the test corpus plus planted documents
-    (fake secrets and PII, an indirect injection), on the same vLLM as `gateway`."""
+    (fake secrets and PII, an indirect injection), on the same vLLM as `gateway`; it exports
+    OpenTelemetry to `otlp_receiver`."""
     server = serve(
-        "guarded-gateway", run_dir, fallback_server, redteam_knowledge_base, local_base_url=vllm_url
-    )
+        "guarded-gateway", run_dir, fallback_server, redteam_knowledge_base,
+        local_base_url=vllm_url, otlp_endpoint=otlp_receiver.url, otlp_export_interval_s="1",
+    )  # fmt: skip
     server.start().wait("/readyz", 300)
     yield server
     server.stop()

@@ -18,6 +18,7 @@ from graph import build
 from lab.bench.rails import WARMUP, _timed
 from lab.harness import scratch_settings, services
 from lab.jsonl import read_jsonl
+from lab.progress import tracked
 from lab.stats import percentile
 from serving.cache import SemanticCache
 from serving.chat.service import ChatService
@@ -37,7 +38,7 @@ async def _run(settings: Settings, pairs: list[dict]) -> dict[str, Any]:
         answered, cached = [], []
         outcomes: dict[str, list[bool]] = {"paraphrase": [], "different": []}
         wrong: list[str] = []
-        for pair in pairs:
+        for pair in tracked(pairs, "bench: cache pairs"):
             total, _, info = await _timed(service, pair["question"], stream=False)
             answered.append(total)
             total, _, info = await _timed(service, pair["variant"], stream=False)

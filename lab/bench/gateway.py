@@ -21,6 +21,7 @@ import uvicorn
 from lab.bench.streams import RssSampler, Timing, alternate, ms, stream_once
 from lab.harness import scratch_settings
 from lab.jsonl import questions as read_questions
+from lab.progress import tracked
 from serving.llm.client import recording_prompts
 from serving.settings import Settings
 
@@ -142,7 +143,7 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
     input_s, output_s = _time_calls(rails, "check_input"), _time_calls(rails, "check_output")
     # Priming: railyard's final prompt and completion length for each question.
     primed = []
-    for question in questions:
+    for question in tracked(questions, "bench: priming"):
         messages = [{"role": "user", "content": question}]
         timing = await stream_once(railyard, "railyard", messages, max_tokens)
         sent = await prompts.wait_for(timing.trace_id or "")
@@ -163,7 +164,7 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
     for took in (input_s, output_s, tracing_s):
         took.clear()  # the priming pass is warm-up
     retried: list[str] = []
-    for i, (messages, sent, tokens) in enumerate(primed * rounds):
+    for i, (messages, sent, tokens) in tracked(enumerate(primed * rounds), "bench: pairs"):
         try:
             pair = await alternate(ask_railyard(messages), ask_bare(sent, tokens), i)
         except openai.APIError as e:
@@ -178,7 +179,7 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
     }
     burst = [primed[i % len(primed)] for i in range(concurrency)]
     rates: dict[str, list[float]] = {"railyard": [], "vllm": []}
-    for i in range(rounds):
+    for i in tracked(range(rounds), "bench: concurrent bursts"):
         a, b = await alternate(
             lambda: _concurrent([ask_railyard(m) for m, _, _ in burst]),
             lambda: _concurrent([ask_bare(s, t) for _, s, t in burst]),

@@ -22,6 +22,7 @@ import httpx
 from lab.bench.gateway import bench_gateway
 from lab.bench.streams import RssSampler
 from lab.jsonl import questions as read_questions
+from lab.progress import task
 from lab.stats import percentile
 from serving.settings import Settings
 
@@ -42,7 +43,7 @@ async def _phase(
     issued = 0
     deadline = time.monotonic() + duration_s
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(client: httpx.AsyncClient, advance) -> None:
         nonlocal issued
         while issued < requests and time.monotonic() < deadline:
             body = bodies[issued % len(bodies)]
@@ -56,11 +57,14 @@ async def _phase(
             except httpx.HTTPError as e:
                 errors.append(repr(e))
                 continue
+            finally:
+                advance()
             latencies.append(time.perf_counter() - start)
 
     start = time.perf_counter()
     async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        with task(f"bench: load x{concurrency}", requests) as advance:
+            await asyncio.gather(*(worker(client, advance) for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
     done = len(latencies)
     return {

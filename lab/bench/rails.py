@@ -18,6 +18,7 @@ from typing import Any
 
 from lab.harness import Services, chat_request, scratch_settings, services
 from lab.jsonl import questions as read_questions
+from lab.progress import tracked
 from lab.stats import percentile
 from serving.chat.service import ChatService
 from serving.settings import Settings
@@ -66,7 +67,8 @@ async def _measure(built: Services, questions: list[str], rounds: int, cold: boo
     modes: Counter[str] = Counter()
     blocked = 0
     warmups = questions[:WARMUP]
-    for i, question in enumerate(warmups + [q for _ in range(rounds) for q in questions]):
+    asked = warmups + [q for _ in range(rounds) for q in questions]
+    for i, question in tracked(enumerate(asked), "bench: rails on/off"):
         order = ["on", "off"] if i % 2 == 0 else ["off", "on"]
         for stream, side in ((s, side) for s in (False, True) for side in order):
             # Each request pays for its own question embedding (the memo would let the second

@@ -15,6 +15,7 @@ from typing import Any
 from lab.bench.rails import WARMUP, _timed
 from lab.harness import scratch_settings, services
 from lab.jsonl import questions as read_questions
+from lab.progress import tracked
 from lab.stats import percentile
 from serving.chat.service import ChatService
 from serving.database import open_database
@@ -32,7 +33,8 @@ async def _run(settings: Settings, questions: list[str], rounds: int) -> dict[st
             }
             samples: dict[str, list[float]] = {"traced": [], "untraced": []}
             warmups = questions[:WARMUP]
-            for i, question in enumerate(warmups + questions * rounds):
+            asked = warmups + questions * rounds
+            for i, question in tracked(enumerate(asked), "bench: tracing on/off"):
                 order = ["traced", "untraced"] if i % 2 == 0 else ["untraced", "traced"]
                 for side in order:
                     total, _, _ = await _timed(sides[side], question, stream=False)

@@ -11,6 +11,7 @@ from typing import Any
 
 from graph import build
 from lab.harness import corpus_settings, run_query, services
+from lab.progress import task
 from lab.scoring import score, summarise
 from serving.settings import Settings
 
@@ -29,9 +30,11 @@ async def evaluate(
         policy, answer = built.parts.routing, built.parts.retrieval
         request_graph = build(built.context())
         embed = built.knowledge.ingestor.embedder.embed
-        for query in qa:
-            row = await run_query(request_graph, query, max_tokens, built)
-            rows.append(row | score(query, row, embed))
+        with task("eval: answers", len(qa)) as advance:
+            for query in qa:
+                row = await run_query(request_graph, query, max_tokens, built)
+                rows.append(row | score(query, row, embed))
+                advance()
     answers = summarise(rows)
     return {
         "corpus": str(corpus),

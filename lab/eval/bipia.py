@@ -19,6 +19,7 @@ from typing import Any
 
 from ingest.embedder import MiniLMEmbedder
 from lab.jsonl import read_jsonl
+from lab.progress import task
 from lab.train.directive import corpus_chunks
 from rails.retrieval.scan import neutralise
 
@@ -61,16 +62,19 @@ def bipia(
     by_position: dict[str, list[bool]] = {p: [] for p in POSITIONS}
     missed: list[dict[str, str]] = []
     case = 0
-    for category, instructions in attacks.items():
-        for instruction in instructions:
-            for position in POSITIONS:
-                context = contexts[case % len(contexts)]  # each attack meets several contexts
-                case += 1
-                hit = flagged(insert(context, instruction, position))
-                by_category.setdefault(category, []).append(hit)
-                by_position[position].append(hit)
-                if not hit and len(missed) < 20:
-                    missed.append({"category": category, "attack": instruction})
+    total = sum(len(instructions) for instructions in attacks.values()) * len(POSITIONS)
+    with task("eval: BIPIA attacks", total) as advance:
+        for category, instructions in attacks.items():
+            for instruction in instructions:
+                for position in POSITIONS:
+                    context = contexts[case % len(contexts)]  # each attack meets several
+                    case += 1
+                    hit = flagged(insert(context, instruction, position))
+                    by_category.setdefault(category, []).append(hit)
+                    by_position[position].append(hit)
+                    if not hit and len(missed) < 20:
+                        missed.append({"category": category, "attack": instruction})
+                    advance()
     attacked = [hit for hits in by_category.values() for hit in hits]
     report: dict[str, Any] = {
         "split": split,

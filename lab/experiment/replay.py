@@ -1,7 +1,11 @@
 """Replay a query set through the real guarded graph under each routing policy, one request at
 a time (so latencies are not each other's queueing), streamed (so TTFT is the client's), one
 JSON line per (policy, query) appended as it finishes: an interrupted run resumes where it
-stopped.
+stopped, unless the setup or railyard's code changed since.
+
+The policies are interleaved question by question, in an order that rotates with each
+question: a slow spell of the machine, a warming cache or a fallback outage lands on every
+policy alike instead of on whichever ran during it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,28 @@ class Setup:
     answer: str
     max_tokens: int
     max_difficulty: float
+    code: str = dataclasses.field(default_factory=lambda: code_version())
+    """Hash of railyard's own source: results of other code are not resumed."""
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(dataclasses.asdict(self)).encode()).hexdigest()[:16]
+
+
+PACKAGES = ("graph", "rails", "ingest", "serving", "storage", "lab")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def code_version() -> str:
+    """sha256 (first 12) of railyard's source files (Python, YAML, Colang, prompts), by path
+    and content: changes with any edit, committed or not."""
+    digest = hashlib.sha256()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.suffix in (".py", ".yaml", ".yml", ".co", ".jinja", ".json") and (
+                "__pycache__" not in path.parts
+            ):
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 class ResultsFile:
@@ -49,8 +72,8 @@ class ResultsFile:
         if stale:
             raise ValueError(
                 f"{self.path} holds results of another setup (query file, corpus, prompt, "
-                "fallback, answer or extractive mode, max tokens or difficulty threshold "
-                "changed): pass --restart to discard them, or --out another folder"
+                "fallback, answer or extractive mode, max tokens, difficulty threshold or "
+                "railyard's code changed): pass --restart to discard them, or --out another folder"
             )
 
     def _lines(self) -> Iterator[str]:
@@ -83,13 +106,24 @@ async def replay(
 ) -> None:
     done = results.done()
     retrieval = dataclasses.replace(built.parts.retrieval, extractive=extractive, answer=answer)
-    for policy in policies:
-        request_graph = build(built.context(routing=policy, retrieval=retrieval))
-        for query in queries:
-            if (policy.name, query["id"]) in done:
-                progress(policy.name)
+    graphs = [
+        (policy.name, build(built.context(routing=policy, retrieval=retrieval)))
+        for policy in policies
+    ]
+    for i, query in enumerate(queries):
+        for name, request_graph in interleaved(graphs, i):
+            if (name, query["id"]) in done:
+                progress(name)
                 continue
             row = await run_query(request_graph, query, max_tokens, built)
             row |= score(query, row, embed)
-            results.append({"policy": policy.name, **row})
-            progress(policy.name)
+            results.append({"policy": name, **row})
+            progress(name)
+
+
+def interleaved(items: list, turn: int) -> list:
+    """The items rotated by `turn`: each question starts with the next policy."""
+    if not items:
+        return []
+    k = turn % len(items)
+    return items[k:] + items[:k]

@@ -9,20 +9,8 @@ from typing import Any
 
 from nemoguardrails.actions import action
 
+from rails.examples import closest, examples
 from rails.outcome import allow, block, policy
-
-_CACHE: dict[tuple, list[tuple[str, list[float]]]] = {}
-
-
-def _examples(config: Any, names: list[str], embed) -> list[tuple[str, list[float]]]:
-    messages = getattr(config, "user_messages", {}) or {}
-    pairs = [(name, text) for name in names for text in messages.get(name, [])]
-    key = tuple(pairs)
-    if key not in _CACHE:
-        vectors = embed([text for _, text in pairs]) if pairs else []
-        _CACHE.clear()
-        _CACHE[key] = [(name, v) for (name, _), v in zip(pairs, vectors, strict=True)]
-    return _CACHE[key]
 
 
 @action(name="check_topic")
@@ -32,12 +20,9 @@ async def check_topic(text: str = "", config: Any = None, embed: Any = None, **k
     if not banned or embed is None or not text.strip():
         return allow(None)
     # MiniLM on CPU: off the event loop.
-    examples = await asyncio.to_thread(_examples, config, [*banned, *allowed], embed)
+    found = await asyncio.to_thread(examples, config, [*banned, *allowed], embed)
     [query] = await asyncio.to_thread(embed, [text])
-    best: dict[str, float] = {}
-    for name, vector in examples:
-        similarity = sum(a * b for a, b in zip(query, vector, strict=True))
-        best[name] = max(best.get(name, -1.0), similarity)
+    best = closest(query, found)
     topic = max(banned, key=lambda n: best.get(n, -1.0))
     score = best.get(topic, 0.0)
     in_scope = max((best.get(n, -1.0) for n in allowed), default=-1.0)

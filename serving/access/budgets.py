@@ -175,8 +175,11 @@ class Budgets:
         ledger: Ledger,
         alert: Callable[..., None] | None = None,
         clock: Callable[[], float] = time.time,
+        observe: Callable[[str, str, float, float], None] | None = None,
     ) -> None:
         self.ledger, self.alert, self.clock = ledger, alert, clock
+        self.observe = observe
+        """Told (scope, period, spent, limit) after each charge: the budget-use metric."""
 
     def check(self, scopes: list[Scope]) -> bool:
         """Admit a request: True when it must stay local (a `local-only` budget is spent);
@@ -208,6 +211,8 @@ class Budgets:
             for period in PERIODS:
                 total = self.ledger.add(scope.name, ids[period], cost_usd)
                 limit = scope.budget.limit(period)
+                if limit is not None and self.observe is not None:
+                    self.observe(scope.name, period, total, limit)
                 if limit is None or self.alert is None:
                     continue
                 for share in ALERT_SHARES:

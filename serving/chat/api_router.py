@@ -1,5 +1,6 @@
 """HTTP edge of /v1/chat/completions: who is asking and whether they may (API key, rate
-limits), then call the service within the request timeout, and stream or return JSON."""
+limits), then call the service within the request timeout, and stream or return JSON. And
+GET /v1/passages/{chunk_id}: the passage a citation points at."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from serving.access import Caller
-from serving.access.dependency import identify
+from serving.access.dependency import identify, require_key
 from serving.access.limits import Ticket, estimate_tokens
 from serving.chat.protocol import ChatCompletionRequest, ChatCompletionResponse
 from serving.chat.service import ChatService, new_trace_id
-from serving.errors import APIError, RequestTimeout, error_body
+from serving.errors import APIError, NotFound, RequestTimeout, error_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -104,3 +105,23 @@ async def create_chat_completion(
         events(), headers=headers, ping=15, shutdown_event=anyio.Event(),
         shutdown_grace_period=grace,
     )  # fmt: skip
+
+
+@router.get("/v1/passages/{chunk_id}", dependencies=[Depends(require_key)])
+async def passage(
+    request: Request,
+    chunk_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}-[0-9a-f]{12}-[0-9]{4,}$")],
+) -> dict:
+    """The text of a chunk a citation names (every key may ask the knowledge base, so every
+    key may read what it cites), with its source file, heading and position."""
+    store = request.app.state.knowledge.ingestor.store
+    hit = await asyncio.to_thread(store.passage, chunk_id)
+    if hit is None:
+        raise NotFound(
+            f"No passage with id '{chunk_id}' in the index (re-ingested since it was cited?).",
+            param="chunk_id", code="passage_not_found",
+        )  # fmt: skip
+    return {
+        "object": "passage", "chunk_id": hit.chunk_id, "source": hit.source,
+        "heading": hit.heading, "position": hit.position, "text": hit.text,
+    }  # fmt: skip

@@ -96,6 +96,9 @@ class RailyardInfo(BaseModel):
     citations: list[Citation] = []
     rails: list[dict[str, Any]] = []
     cost_usd: float
+    model_called: bool = True
+    """False when no model was asked (an extractive or no-context answer, a cached or blocked
+    one): route and cost then say where the answer came from, not a model's price."""
     prompt_version: str
     answer_mode: Literal["selected", "generated", "extractive", "no_context", "refused"] = (
         "generated"

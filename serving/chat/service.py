@@ -240,6 +240,11 @@ class ChatService:
                 yield chunk(DeltaMessage(), finish, railyard=info)
 
 
+def model_called(generation: dict[str, Any]) -> bool:
+    """Whether a model answered or scored (a generation with a model name)."""
+    return generation.get("model") not in (None, "", "none")
+
+
 def _thread(thread_id: str | None, caller: Caller | None) -> str | None:
     """A client's thread id, bound to its key: another key naming the same id starts a
     thread of its own instead of continuing (and reading) this one."""
@@ -296,6 +301,7 @@ def _railyard_info(state: dict[str, Any], caller: Caller | None) -> RailyardInfo
         citations=state.get("citations", []),
         rails=rails,
         cost_usd=state["generation"]["cost_usd"],
+        model_called=model_called(state["generation"]),
         prompt_version=state["prompt_version"],
         answer_mode=state.get("answer_mode", "generated"),
     )

@@ -66,9 +66,31 @@ def ingest_once(
                     tasks[stage] = bar.add_task(stage, total=total)
                 bar.update(tasks[stage], completed=done, total=total)
 
-            return ingestor.run(paths, progress=progress, ray=ray)
+            summary = ingestor.run(paths, progress=progress, ray=ray)
+        _checks(settings, ingestor, summary)
+        return summary
     finally:
         ingestor.close()
+
+
+def _checks(settings: Settings, ingestor, summary: dict) -> None:
+    """What the server does after a run, for a run in this process: the eval set on the new
+    index (RAILYARD_EVAL_SET), and the alerts (skipped documents, an eval drop) posted to
+    RAILYARD_ALERT_WEBHOOK_URL from here."""
+    from serving.knowledge import check_index
+    from serving.observability.alerts import post_alert
+
+    url = settings.alert_webhook_url
+    if failed := summary.get("failed"):
+        post_alert(
+            url, "ingest_failed", f"ingestion run skipped {len(failed)} document(s)",
+            failed=failed[:50], summary={k: v for k, v in summary.items() if k != "failed"},
+        )  # fmt: skip
+    checked = check_index(settings, ingestor, summary)
+    if checked is not None:
+        summary["evaluation"] = checked
+        if (alert := checked["alert"]) is not None:
+            post_alert(url, **alert)
 
 
 def print_summary(summary: dict, console: Console) -> None:
@@ -79,6 +101,11 @@ def print_summary(summary: dict, console: Console) -> None:
     console.print(table)
     for failure in summary["failed"]:
         console.print(f"[yellow]skipped[/] {failure['source']}: {failure['reason']}")
+    if checked := summary.get("evaluation"):
+        figures = ", ".join(f"{k} {checked[k]:.0%}" for k in ("source_hit@1", "source_hit@5"))
+        console.print(f"eval set on index version {checked['index_version']}: {figures}")
+        if checked["dropped"]:
+            console.print(f"[bold red]eval drop[/] {checked['alert']['message']}")
 
 
 def register(commands) -> None:

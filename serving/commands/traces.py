@@ -23,6 +23,16 @@ def parse_since(text: str) -> float:
     return time.time() - float(match.group(1)) * UNITS[match.group(2)]
 
 
+def open_store(settings, command: str) -> TraceStore | None:
+    """The trace store the server writes (its SQLite file or the shared Postgres); None, with
+    the reason printed, when there is none."""
+    path = settings.data_dir / "traces.sqlite"
+    if not settings.database_url and not path.exists():
+        print(f"railyard {command}: no trace store at {path}", file=sys.stderr)
+        return None
+    return TraceStore(open_database(settings, path.name), settings.trace_retention_days)
+
+
 def register(commands) -> None:
     traces = commands.add_parser("traces", help="read request traces")
     traces.set_defaults(handler=run)
@@ -51,11 +61,9 @@ def run(settings, args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    path = settings.data_dir / "traces.sqlite"
-    if not settings.database_url and not path.exists():
-        print(f"railyard traces: no trace store at {path}", file=sys.stderr)
+    store = open_store(settings, "traces")
+    if store is None:
         return 2
-    store = TraceStore(open_database(settings, path.name), settings.trace_retention_days)
     try:
         if args.traces_command == "show":
             trace = store.get(args.trace_id)

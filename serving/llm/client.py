@@ -33,6 +33,7 @@ from graph.protocols import (  # noqa: E402
 from serving.errors import BudgetExhausted, ConfigError, UpstreamError  # noqa: E402
 from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
+from serving.llm.local_servers import LocalServers  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,9 @@ class RouterChatModel:
         self._scoring_client: tuple[asyncio.AbstractEventLoop, list[Any]] | None = None
         self._scoring_turn = itertools.count()
         self.budget = budget_for(settings)
+        self.local = LocalServers(
+            settings.local_urls, settings.local_served_name, self.policy.local.stream_timeout_s
+        )
         if _failures not in litellm.callbacks:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(
@@ -245,9 +249,9 @@ class RouterChatModel:
                     parts.append(delta)
                     yield delta
                 if request.cancel is not None and request.cancel.is_set():
-                    # The output rails stopped the answer: stop paying for tokens. Usage is
-                    # not reported for a stream cut short; each delta is about one token.
-                    finish, usage = "content_filter", usage or Usage(0, len(parts))
+                    # The output rails stopped the answer: stop paying for tokens. A stream
+                    # cut short reports no usage: it is counted below.
+                    finish = "content_filter"
                     break
         except Exception as e:
             # LiteLLM logs each failed attempt from a task of its own: let those land first, so
@@ -255,7 +259,7 @@ class RouterChatModel:
             await asyncio.sleep(0.05)
             raise _upstream_error(e, _failures.pop(request_id)) from e
         route = _route_of(response)
-        usage = usage or Usage(0, 0)
+        usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
         cost = self.cost(route, usage)
         if route == FALLBACK and self.budget is not None:
             self.budget.add(cost)
@@ -270,6 +274,22 @@ class RouterChatModel:
             ttft_s=ttft,
             fallback_reasons=_failures.pop(request_id),
         )
+
+    async def _count_usage(self, route: Route, messages: list[dict], text: str) -> Usage:
+        """What a stream that reported no usage (cut by the output rails, or a server that
+        sends none) was billed: the prompt and the text received, counted by the tokenizer of
+        the model that served it: vLLM's /tokenize for the local route (chat template
+        applied), LiteLLM's counter (tiktoken, bundled) for the fallback model."""
+        if route == LOCAL:
+            prompt = await self.local.count_prompt(messages)
+            completion = await self.local.count_text(text)
+            if prompt is not None and completion is not None:
+                return Usage(int(prompt["count"]), completion)
+        model = self.settings.fallback_model if route == FALLBACK else ""
+        # No local server to ask (it died mid-stream): LiteLLM's default tokenizer estimates.
+        prompt = litellm.token_counter(model=model, messages=messages)
+        completion = litellm.token_counter(model=model, text=text, count_response_tokens=True)
+        return Usage(prompt, completion if text else 0)
 
     async def score(self, request: ScoreRequest) -> Scores:
         """Mean log-probability of each continuation after its prefix, from the local model
@@ -368,22 +388,11 @@ class RouterChatModel:
         for every such request. A prompt with fewer characters than the window has room for
         cannot overflow (a token is at least one character), so only long ones are tokenized,
         by the local server itself (vLLM's /tokenize, with the chat template applied)."""
-        import httpx
-
         window = self.settings.local_max_model_len
         chars = sum(len(str(m.get("content") or "")) for m in request.messages)
         if chars + request.max_tokens + TEMPLATE_TOKENS <= window:
             return
-        body = {"model": self.settings.local_served_name, "messages": request.messages}
-        counted = None
-        async with httpx.AsyncClient(timeout=self.policy.local.stream_timeout_s) as client:
-            for base in self.settings.local_urls:  # the pool's servers share one model
-                url = base.removesuffix("/").removesuffix("/v1") + "/tokenize"
-                try:
-                    counted = (await client.post(url, json=body)).raise_for_status().json()
-                    break
-                except (httpx.HTTPError, ValueError) as e:
-                    log.warning("could not count the prompt's tokens at %s: %s", url, e)
+        counted = await self.local.count_prompt(request.messages)
         if counted is None:
             # No count (no local server answers): routing decides, as for any local failure.
             return
@@ -397,18 +406,7 @@ class RouterChatModel:
 
     async def local_pool_health(self) -> dict[str, bool]:
         """Which local servers answer /health, by deployment id (`local`, `local-2`, ...)."""
-        import httpx
-
-        async def up(client: httpx.AsyncClient, url: str) -> bool:
-            try:
-                health = url.removesuffix("/").removesuffix("/v1") + "/health"
-                return (await client.get(health)).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        urls = self.settings.local_urls
-        async with httpx.AsyncClient(timeout=2) as client:
-            found = await asyncio.gather(*(up(client, url) for url in urls))
+        found = await self.local.health()
         return {_member(LOCAL, i): ok for i, ok in enumerate(found)}
 
 

@@ -88,3 +88,15 @@ class Alerter:
                 (await client.post(self.url, json=body)).raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("alert %s not delivered to the webhook: %s", body["kind"], exc)
+
+
+def post_alert(url: str | None, kind: str, message: str, **details: Any) -> None:
+    """One alert, posted now (for commands that run outside the server: ingest run, watch,
+    schedule, drift). A webhook that fails is logged, never the command's failure."""
+    if url is None:
+        return
+    body = {"source": "railyard", "kind": kind, "at": time.time(), "message": message}
+    try:
+        httpx.post(url, json=body | details, timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("alert %s not delivered to the webhook: %s", kind, exc)

@@ -1,5 +1,5 @@
 """GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary,
-GET /v1/spend and GET /metrics (Prometheus text format).
+GET /v1/spend, GET /v1/spend/routes, GET /v1/rails/blocks and GET /metrics (Prometheus text format).
 
 A key reads and scores its own project's traces only (another project's trace is "not found",
 so ids cannot be probed); admin keys, and the operator of a gateway without keys, see all."""
@@ -60,7 +60,7 @@ async def post_feedback(body: FeedbackRequest, request: Request, caller: Authori
     store = request.app.state.traces
     added = await asyncio.to_thread(
         store.add_feedback, body.trace_id, body.score, body.comment,
-        project=_scope(request, caller),
+        project=_scope(request, caller), correction=body.correction,
     )  # fmt: skip
     if not added:
         raise NotFound(
@@ -77,20 +77,39 @@ async def feedback_summary(request: Request, caller: Authorised) -> dict:
     return {"object": "list", "data": rows}
 
 
-@router.get("/v1/spend")
-async def spend(
-    request: Request,
-    caller: Authorised,
-    days: Annotated[float, Query(gt=0, le=366, description="the last N days")] = 7,
-    project: str | None = None,
-) -> dict:
-    """Cost and requests per UTC day, project and user."""
+Days = Annotated[float, Query(gt=0, le=366, description="the last N days")]
+
+
+async def _over_days(request: Request, caller: Caller, read, days: float, project) -> dict:
+    """A store reading over the last `days`, limited to what the caller may see."""
     rows = await asyncio.to_thread(
-        request.app.state.traces.spend,
-        since=time.time() - days * 86_400,
-        project=_scope(request, caller, project),
+        read, since=time.time() - days * 86_400, project=_scope(request, caller, project)
     )
     return {"object": "list", "data": rows}
+
+
+@router.get("/v1/spend")
+async def spend(
+    request: Request, caller: Authorised, days: Days = 7, project: str | None = None
+) -> dict:
+    """Cost and requests per UTC day, project and user."""
+    return await _over_days(request, caller, request.app.state.traces.spend, days, project)
+
+
+@router.get("/v1/spend/routes")
+async def spend_by_route(
+    request: Request, caller: Authorised, days: Days = 7, project: str | None = None
+) -> dict:
+    """Requests and cost per UTC day and route (local, fallback, cache, blocked)."""
+    return await _over_days(request, caller, request.app.state.traces.routes, days, project)
+
+
+@router.get("/v1/rails/blocks")
+async def rail_blocks(
+    request: Request, caller: Authorised, days: Days = 7, project: str | None = None
+) -> dict:
+    """How many requests each rail stopped."""
+    return await _over_days(request, caller, request.app.state.traces.rail_blocks, days, project)
 
 
 @router.get("/metrics")

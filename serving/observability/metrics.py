@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 TOKEN_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1)
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GROUNDEDNESS = "check groundedness"
 
 
 class Metrics:
@@ -41,7 +43,19 @@ class Metrics:
         self.completion_tokens = Counter(
             "railyard_completion_tokens", "Completion tokens from models.", ["route"], registry=r
         )
-        self.cost = Counter("railyard_cost_usd", "Model cost in USD.", ["route"], registry=r)
+        self.cost = Counter(
+            "railyard_cost_usd", "Model cost in USD.", ["route", "project"], registry=r
+        )
+        self.groundedness = Histogram(
+            "railyard_groundedness_score",
+            "The groundedness rail's score of answers (1: every claim supported by the passages).",
+            buckets=SCORE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.budget_used = Gauge(
+            "railyard_budget_used_ratio",
+            "Share of a spend budget used in its period (scope: key:<id> or project:<name>).",
+            ["scope", "period"], registry=r,
+        )  # fmt: skip
         self.fallbacks = Counter(
             "railyard_fallbacks", "Requests the fallback answered, by why the local model did not.",
             ["reason"], registry=r,
@@ -82,12 +96,18 @@ class Metrics:
                 self.tpot.labels(model_route).observe(call["tpot_ms"] / 1000)
             self.prompt_tokens.labels(model_route).inc(call["prompt_tokens"])
             self.completion_tokens.labels(model_route).inc(call["completion_tokens"])
-            self.cost.labels(model_route).inc(call["cost_usd"])
+            self.cost.labels(model_route, trace.get("project", "default")).inc(call["cost_usd"])
             if model_route == "fallback":
                 for reason in call["fallback_reasons"] or ["forced"]:
                     self.fallbacks.labels(reason).inc()
+        for verdict in trace.get("rails", []):
+            if verdict.get("name") == GROUNDEDNESS and verdict.get("score") is not None:
+                self.groundedness.observe(verdict["score"])
         if blocked := trace.get("blocked"):
             self.rail_blocks.labels(blocked.get("name", "?"), blocked.get("stage", "?")).inc()
+
+    def observe_budget(self, scope: str, period: str, spent: float, limit: float) -> None:
+        self.budget_used.labels(scope, period).set(spent / limit)
 
     def observe_ingest(self, summary: dict[str, Any] | None, error: bool = False) -> None:
         self.ingest_runs.labels("failed" if error else "ok").inc()

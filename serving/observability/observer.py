@@ -3,6 +3,7 @@ the store. Nothing here waits on disk."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from serving.observability.alerts import Alerter
@@ -10,12 +11,22 @@ from serving.observability.metrics import Metrics
 from serving.observability.record import build_trace
 from serving.observability.store import TraceStore
 
+log = logging.getLogger(__name__)
+
 
 class Observer:
     def __init__(
-        self, store: TraceStore | None, metrics: Metrics, alerts: Alerter | None = None
+        self,
+        store: TraceStore | None,
+        metrics: Metrics,
+        alerts: Alerter | None = None,
+        content: bool = True,
+        otel: Any = None,
     ) -> None:
         self.store = store
+        self.content = content
+        self.otel = otel
+        """An OtelExporter (serving/observability/otel.py) when RAILYARD_OTLP_ENDPOINT is set."""
         self.metrics = metrics
         self.alerts = alerts
 
@@ -32,11 +43,16 @@ class Observer:
     ) -> dict[str, Any]:
         trace = build_trace(
             state, started=started, latency_ms=latency_ms, stream=stream, project=project,
-            user=user, key_id=key_id,
+            user=user, key_id=key_id, content=self.content,
         )  # fmt: skip
         self.metrics.observe(trace)
         if self.store is not None:
             self.store.record(trace)
+        if self.otel is not None:
+            try:
+                self.otel.export(trace)
+            except Exception:  # export is best effort: never the request's failure
+                log.exception("OpenTelemetry export of trace %s failed", trace["trace_id"])
         if self.alerts is not None:
             self.alerts.request(error=False, fallback=trace["generation"]["route"] == "fallback")
         return trace

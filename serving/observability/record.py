@@ -25,6 +25,7 @@ def build_trace(
     project: str = "default",
     user: str | None = None,
     key_id: str | None = None,
+    content: bool = True,
 ) -> dict[str, Any]:
     generation = state.get("generation") or {}
     usage = generation.get("usage") or {}
@@ -32,9 +33,12 @@ def build_trace(
     route = state.get("route", generation.get("route", "local"))
     ttft_s, latency_s = generation.get("ttft_s"), generation.get("latency_s") or 0.0
     completion = usage.get("completion_tokens", 0)
+    called = generation.get("model") not in (None, "", "none")
     model_call = {
-        "model": generation.get("model"),
+        "model": generation.get("model") if called else None,
+        "model_called": called,
         "route": generation.get("route"),
+        "finish_reason": generation.get("finish_reason"),
         "prompt_tokens": usage.get("prompt_tokens", 0),
         "completion_tokens": completion,
         "cost_usd": generation.get("cost_usd", 0.0),
@@ -67,7 +71,7 @@ def build_trace(
         if span["name"] == "generate":
             entry["attributes"] = {**entry["attributes"], **model_call}
         spans.append(entry)
-    return {
+    trace = {
         "trace_id": state["trace_id"],
         "created": started,
         "finished": time.time(),
@@ -81,6 +85,7 @@ def build_trace(
         "answer_mode": state.get("answer_mode", "generated"),
         "prompt_version": state.get("prompt_version"),
         "cost_usd": generation.get("cost_usd", 0.0),
+        "model_called": called,
         "usage": {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": completion},
         "generation": model_call,
         "spans": spans,
@@ -94,6 +99,25 @@ def build_trace(
             ],
         },
     }
+    if content:
+        trace["content"] = _content(state)
+    return trace
+
+
+def _content(state: dict[str, Any]) -> dict[str, str | None]:
+    """The question and the answer, with the user's PII as the input rail's placeholders (the
+    answer restored them for the client: they are put back). A question the input rails
+    blocked was never masked: it is not kept."""
+    blocked = state.get("blocked") or {}
+    question = None
+    if blocked.get("stage") != "input":
+        users = [m["content"] for m in state.get("messages", []) if m.get("role") == "user"]
+        question = users[-1] if users else None
+    answer = state.get("answer") or ""
+    for placeholder, value in (state.get("pii_values") or {}).items():
+        if value:
+            answer = answer.replace(value, placeholder)
+    return {"question": question, "answer": answer}
 
 
 def _ms(seconds: float | None) -> float | None:

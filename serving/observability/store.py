@@ -50,6 +50,10 @@ MIGRATIONS = [
         # The API key a trace's request came with (its spend counts toward the key's budget).
         "ALTER TABLE traces ADD COLUMN key_id TEXT",
     ],
+    [
+        # The answer the user says was right, given with a low score (feedback export).
+        "ALTER TABLE feedback ADD COLUMN correction TEXT",
+    ],
 ]
 """The schema, version by version (a file from before versioning already has version 1)."""
 DAY_S = 86_400
@@ -153,18 +157,25 @@ class TraceStore:
             log.info("deleted %d traces older than the retention period", deleted)
 
     def add_feedback(
-        self, trace_id: str, score: float, comment: str | None, *, project: str | None = None
+        self,
+        trace_id: str,
+        score: float,
+        comment: str | None,
+        *,
+        project: str | None = None,
+        correction: str | None = None,
     ) -> bool:
-        """Attach a user score to a trace (of `project`, when given); False when there is no
-        such trace."""
+        """Attach a user score (and a comment, and the answer the user says was right) to a
+        trace (of `project`, when given); False when there is no such trace."""
         if trace_id in self._pending:
             self.flush(READ_WAIT_S)  # the trace itself is still queued
         where, args = _where(None, trace_id=trace_id, project=project)
         with self.database.connect() as db:
             if db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone():
                 db.execute(
-                    "INSERT INTO feedback VALUES (?, ?, ?, ?)",
-                    (trace_id, time.time(), score, comment),
+                    "INSERT INTO feedback (trace_id, created, score, comment, correction) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (trace_id, time.time(), score, comment, correction),
                 )
                 return True
         return False
@@ -181,7 +192,8 @@ class TraceStore:
                 return None
             trace = json.loads(row["body"])
             trace["feedback"] = db.execute(
-                "SELECT created, score, comment FROM feedback WHERE trace_id = ? ORDER BY created",
+                "SELECT created, score, comment, correction FROM feedback WHERE trace_id = ? "
+                "ORDER BY created",
                 (trace_id,),
             ).fetchall()
         return trace
@@ -219,6 +231,75 @@ class TraceStore:
         )
         with self.database.connect() as db:
             return db.execute(sql, args).fetchall()
+
+    def routes(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
+        """Requests, cost and tokens per UTC day and route (local, fallback, cache, blocked),
+        newest day first."""
+        self._settle()
+        where, args = _where(since, project=project)
+        day = self.database.day("created")
+        sql = (
+            f"SELECT {day} AS day, route, COUNT(*) AS requests, SUM(cost_usd) AS cost_usd "
+            f"FROM traces WHERE {where} GROUP BY {day}, route ORDER BY day DESC, route"
+        )
+        with self.database.connect() as db:
+            return db.execute(sql, args).fetchall()
+
+    def rail_blocks(
+        self, *, since: float | None = None, project: str | None = None, limit: int = 10_000
+    ) -> list[dict[str, Any]]:
+        """How many requests each rail stopped (input or output), from the newest `limit`
+        blocked traces: {rail, stage, blocks}, most first."""
+        self._settle()
+        where, args = _where(since, project=project, outcome="blocked")
+        sql = f"SELECT body FROM traces WHERE {where} ORDER BY created DESC LIMIT ?"
+        counts: dict[tuple[str, str], int] = {}
+        with self.database.connect() as db:
+            for row in db.execute(sql, (*args, limit)).fetchall():
+                blocked = json.loads(row["body"]).get("blocked") or {}
+                key = (blocked.get("name", "unknown"), blocked.get("stage", "unknown"))
+                counts[key] = counts.get(key, 0) + 1
+        rows = [{"rail": r, "stage": s, "blocks": n} for (r, s), n in counts.items()]
+        return sorted(rows, key=lambda row: (-row["blocks"], row["rail"]))
+
+    def questions(
+        self, *, since: float, until: float, project: str | None = None, limit: int = 50_000
+    ) -> list[dict[str, Any]]:
+        """{created, outcome, route, question} of the traces in [since, until), oldest first
+        (question None when the trace kept no content)."""
+        self._settle()
+        where, args = _where(since, project=project)
+        sql = (
+            f"SELECT created, outcome, route, body FROM traces WHERE {where} AND created < ? "
+            "ORDER BY created LIMIT ?"
+        )
+        with self.database.connect() as db:
+            rows = db.execute(sql, (*args, until, limit)).fetchall()
+        return [
+            {"created": r["created"], "outcome": r["outcome"], "route": r["route"],
+             "question": (json.loads(r["body"]).get("content") or {}).get("question")}
+            for r in rows
+        ]  # fmt: skip
+
+    def rated(self, *, since: float | None = None, project: str | None = None) -> list[dict]:
+        """Traces that have feedback, oldest first, each with its feedback list (for
+        `railyard feedback export`)."""
+        self._settle()
+        where, args = _where(since, **{"t.project": project})
+        where = where.replace("created >=", "t.created >=")
+        sql = (
+            "SELECT t.trace_id AS trace_id, t.body AS body, f.score AS score, "
+            "f.comment AS comment, f.correction AS correction FROM feedback f "
+            f"JOIN traces t USING (trace_id) WHERE {where} ORDER BY t.created, f.created"
+        )
+        traces: dict[str, dict[str, Any]] = {}
+        with self.database.connect() as db:
+            for row in db.execute(sql, args).fetchall():
+                trace = traces.get(row["trace_id"])
+                if trace is None:
+                    trace = traces[row["trace_id"]] = json.loads(row["body"]) | {"feedback": []}
+                trace["feedback"].append({k: row[k] for k in ("score", "comment", "correction")})
+        return list(traces.values())
 
     def spend_by_caller(self, *, since: float) -> list[dict[str, Any]]:
         """Cost per UTC day, project and API key since a time (to seed the budgets)."""

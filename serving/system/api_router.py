@@ -1,13 +1,16 @@
-"""Model listing and health: liveness says the process runs, readiness that it can answer."""
+"""Model listing, who a key is (GET /v1/me, for the console), and health: liveness says the
+process runs, readiness that it can answer."""
 
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from serving.access.dependency import require_key
+from serving.access import Caller
+from serving.access.dependency import require_key, sees_all
 from serving.chat.protocol import ModelCard, ModelList
 from serving.chat.service import MODEL_NAME
 
@@ -18,6 +21,19 @@ STARTED = int(time.time())
 @router.get("/v1/models", response_model=ModelList, dependencies=[Depends(require_key)])
 async def list_models() -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL_NAME, created=STARTED)])
+
+
+@router.get("/v1/me")
+async def me(request: Request, caller: Annotated[Caller, Depends(require_key)]) -> dict:
+    """The caller as the gateway sees it: its project, whether it is an admin (reads every
+    project and may use the admin endpoints), and whether keys are on at all."""
+    return {
+        "object": "caller",
+        "keys": request.app.state.keys is not None,
+        "key_id": None if caller.anonymous else caller.key_id,
+        "project": caller.project,
+        "admin": sees_all(request, caller),
+    }
 
 
 @router.get("/healthz")

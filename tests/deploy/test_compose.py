@@ -36,7 +36,7 @@ def test_the_stack(compose):
     services = compose["services"]
     assert set(services) == {
         "vllm", "etcd", "minio", "milvus", "postgres", "redis", "railyard", "proxy",
-        "ingest-scheduler",
+        "ingest-scheduler", "prometheus", "grafana",
     }  # fmt: skip
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
@@ -55,6 +55,8 @@ def test_start_order_waits_on_health(compose):
         "railyard": ("vllm", "milvus", "postgres", "redis"),
         "milvus": ("etcd", "minio"),
         "proxy": ("railyard",),
+        "prometheus": ("railyard",),
+        "grafana": ("prometheus",),
     }
     for name, needs in order.items():
         for dependency in needs:

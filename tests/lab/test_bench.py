@@ -49,6 +49,7 @@ def test_bench_load_reports_both_phases_without_errors(tmp_path, knowledge_base,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "bench: load x2" in result.stderr and "6/6" in result.stderr  # progress, on stderr
     for phase in ("guarded", "cached"):
         assert report[phase]["requests"] == 6 and report[phase]["errors"] == 0, report[phase]
         assert report[phase]["p50_ms"] <= report[phase]["p95_ms"] <= report[phase]["p99_ms"]

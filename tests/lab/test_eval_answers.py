@@ -40,3 +40,5 @@ def test_eval_answers_as_served_and_scores_the_responses(tmp_path, knowledge_bas
     assert answers["answered_by_model"] == 1.0 and answers["routes"]["local"] == 4
     assert answers["cost_usd"] > 0
     assert "railyard eval" in result.stderr and "source hit" in result.stderr
+    # Progress while it ran (rich, on stderr: stdout's JSON stays clean).
+    assert "eval: answers" in result.stderr and "4/4" in result.stderr

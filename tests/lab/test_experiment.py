@@ -65,6 +65,31 @@ def test_every_policy_answers_every_query(replayed):
         assert summary["refusal_on_unanswerable"] == 1.0
 
 
+def test_policies_take_turns_question_by_question(replayed):
+    """Interleaved, not one policy after another: each question is asked under every policy
+    before the next, the first policy rotating, so a slow spell hits all of them alike."""
+    _, report, rows, _ = replayed
+    names = list(report["policies"])
+    assert [r["id"] for r in rows] == [q["id"] for q in QUERIES for _ in names]
+    firsts = [rows[i * len(names)]["policy"] for i in range(len(QUERIES))]
+    assert firsts == [names[i % len(names)] for i in range(len(QUERIES))]
+
+
+def test_the_resume_key_holds_the_code_version(tmp_path, monkeypatch):
+    from lab.experiment import replay
+
+    (tmp_path / "graph").mkdir()
+    node = tmp_path / "graph" / "node.py"
+    node.write_text("ANSWER = 1\n")
+    monkeypatch.setattr(replay, "ROOT", tmp_path)
+    before = replay.code_version()
+    node.write_text("ANSWER = 2\n")
+    assert replay.code_version() != before
+    setup = dict(queries="q", corpus="c", prompt="p", fallback="f", extractive="never",
+                 answer="generate", max_tokens=24, max_difficulty=0.5)  # fmt: skip
+    assert replay.Setup(**setup, code="a").key() != replay.Setup(**setup, code="b").key()
+
+
 def test_routes_and_costs_follow_the_policy(replayed):
     _, report, rows, _ = replayed
     asked = [r for r in rows if r["model_route"]]

@@ -46,7 +46,7 @@ async def test_ordinary_questions_pass_unchanged(engine: RailsEngine, message: s
     assert result.blocked is None, result.blocked
     assert result.text == message
     assert {v["name"] for v in result.verdicts} == {
-        "check injection", "check banned topics", "mask pii on input",
+        "check injection", "check banned topics", "check toxicity", "mask pii on input",
     }  # fmt: skip
     assert all(v["latency_ms"] >= 0 and v["decision"] == "allow" for v in result.verdicts)
 

@@ -1,0 +1,1 @@
+"""Abusive, hateful or harassing text, in user messages and in answers."""
