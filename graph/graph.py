@@ -4,6 +4,7 @@ them and routes to refuse, no_answer or generate, and output_rails checks what r
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from graph.nodes.remember import remember
 from graph.nodes.respond import respond
 from graph.nodes.retrieve import after_retrieve, retrieve
 from graph.nodes.select import after_select, select
+from graph.prompt import Prompt
 from graph.state import InputState, State
 
 
@@ -113,20 +115,29 @@ class RequestGraph:
             return self.stateless, None
         return self.compiled, {"configurable": {"thread_id": thread_id or "default"}}
 
-    async def run(self, state: InputState, *, thread_id: str | None = None) -> State:
+    def _context(self, prompt: Prompt | None) -> Context:
+        """The context with the prompt version this request drew (a canary, an A/B test)."""
+        if prompt is None or prompt == self.context.prompt:
+            return self.context
+        return dataclasses.replace(self.context, prompt=prompt)
+
+    async def run(
+        self, state: InputState, *, thread_id: str | None = None, prompt: Prompt | None = None
+    ) -> State:
         compiled, config = self._graph(thread_id)
         return await compiled.ainvoke(
-            _fresh(state), config, context=self.context, durability="exit"
+            _fresh(state), config, context=self._context(prompt), durability="exit"
         )
 
     async def stream(
-        self, state: InputState, *, thread_id: str | None = None
+        self, state: InputState, *, thread_id: str | None = None, prompt: Prompt | None = None
     ) -> AsyncIterator[tuple[str, Any]]:
         """Yield ("delta", text) as text arrives, then ("final", state)."""
         compiled, config = self._graph(thread_id)
         final: Any = None
         async for mode, chunk in compiled.astream(
-            _fresh(state), config, context=self.context, stream_mode=["custom", "values"],
+            _fresh(state), config, context=self._context(prompt),
+            stream_mode=["custom", "values"],
             durability="exit",
         ):  # fmt: skip
             if mode == "custom" and "delta" in chunk:

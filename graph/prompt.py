@@ -94,6 +94,22 @@ class Prompt:
         return merged[:4]
 
 
+def released(path: Path) -> dict[str, Prompt]:
+    """Every released version of the prompt in `path`: the prompt files beside it with the
+    same id, by version id (`answer@v2`). Two files with one version are an error."""
+    default = Prompt.load(path)
+    versions: dict[str, Prompt] = {}
+    for candidate in sorted(Path(path).parent.glob("*.yaml")):
+        spec = yaml.safe_load(candidate.read_text())
+        if not isinstance(spec, dict) or spec.get("id") != default.id:
+            continue
+        prompt = Prompt.load(candidate)
+        if prompt.version_id in versions and versions[prompt.version_id] != prompt:
+            raise ValueError(f"two prompt files are {prompt.version_id} (one is {candidate})")
+        versions[prompt.version_id] = prompt
+    return versions
+
+
 def _content_hash(spec: _PromptFile) -> str:
     content = spec.model_dump(exclude={"version", "description"})
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)

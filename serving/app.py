@@ -30,6 +30,7 @@ from serving.observability import Metrics, Observer, TraceStore
 from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
 from serving.parts import Parts, seed
+from serving.prompts import RolloutStore
 from serving.settings import LOOPBACK_HOSTS, Settings
 from serving.system.api_router import router as system_router
 from serving.system.docs import router as docs_router
@@ -70,9 +71,11 @@ def create_app(settings: Settings) -> FastAPI:
             threads_db = checkpoint_database(settings)
             threads = ThreadRetention(threads_db, saver, settings.thread_retention_days)
             await threads.prune()
+            parts.prompts.follow(RolloutStore(traces.database))
             app.state.chat = ChatService(
-                graph.build(parts.context(), saver), settings, observer, threads, budgets
-            )
+                graph.build(parts.context(), saver),
+                settings, observer, threads, budgets, parts.prompts,
+            )  # fmt: skip
             # What start-up built (models, policies, compiled graphs: millions of objects) lives
             # as long as the process: keep it out of the collector's full passes, each of which
             # would otherwise hold the GIL, and stall the event loop, for seconds.
@@ -104,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.chat_model = parts.chat_model
     app.state.knowledge = parts.knowledge
     app.state.rails = parts.rails
+    app.state.prompts = parts.prompts
     app.state.metrics = metrics
     source = key_source(settings)
     app.state.keys = KeyStore(source) if source is not None else None

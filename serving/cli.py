@@ -23,6 +23,7 @@ GROUPS = (
     "serving.commands.traces",
     "serving.commands.feedback",
     "serving.commands.drift",
+    "serving.commands.prompts",
 )
 PLUGINS = "railyard.commands"
 NOISY = ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails")

@@ -21,6 +21,7 @@ from serving.llm.client import RouterChatModel
 from serving.local_model.launch import prompt_style
 from serving.observability.alerts import Alerter
 from serving.observability.metrics import Metrics
+from serving.prompts import ServedPrompts
 from serving.settings import Settings
 from serving.shared_cache import RedisAnswers
 
@@ -31,6 +32,9 @@ class Parts:
     chat_model: RouterChatModel
     """Chat, and scoring for select answers, through LiteLLM (local vLLM first)."""
     prompt: Prompt
+    """The prompt file's version: what the lab's graphs answer with."""
+    prompts: ServedPrompts
+    """The released versions and the rollout the gateway draws from per request."""
     knowledge: KnowledgeBase
     retrieval: RetrievalSettings
     routing: Routing
@@ -57,6 +61,7 @@ class Parts:
             settings=settings,
             chat_model=RouterChatModel(settings),
             prompt=Prompt.load(settings.prompt_file),
+            prompts=ServedPrompts.from_settings(settings),
             knowledge=knowledge,
             retrieval=retrieval_settings(settings),
             routing=routing_policy(settings),

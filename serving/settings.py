@@ -119,7 +119,20 @@ class Settings(BaseSettings):
         description="The difficulty routing mode sends questions scoring above this "
         "(graph/difficulty.py, 0..1) to the fallback first.",
     )
-    prompt_file: Path = Field(DEFAULT_PROMPT, description="Versioned answer prompt (YAML).")
+    prompt_file: Path = Field(
+        DEFAULT_PROMPT,
+        description="Versioned answer prompt (YAML); the prompt files beside it with the same id "
+        "are its other released versions.",
+    )
+    prompt_rollout: str = Field(
+        "",
+        description="Which prompt versions serve and their shares in percent, e.g. "
+        "'answer@v2=90,answer@v3=10' (sticky per thread, else user, else API key); empty: the "
+        "prompt file's version alone. A rollout recorded with `railyard prompts` overrides it.",
+    )
+    prompt_refresh_s: float = Field(
+        5.0, gt=0, description="How often a gateway reads the newest recorded prompt rollout."
+    )
 
     milvus_uri: str | None = Field(
         None, description="URI of a Milvus server; default the embedded milvus-lite."

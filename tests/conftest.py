@@ -153,6 +153,9 @@ def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
         models_dir=str(MODELS_DIR),
         local_port=str(local_port),
         rails_enabled="false",
+        # Many tests share it, one asks 300 users in a minute (test_prompt_canary); the rate
+        # limits have gateways of their own (test_limits, test_replicas).
+        rate_limit_rpm="3000",
     )
     server.local_port = local_port
     server.data_dir = run_dir / "gateway"

@@ -28,6 +28,7 @@ async def evaluate(
     rows = []
     async with services(corpus_settings(settings, corpus)) as built:
         policy, answer = built.parts.routing, built.parts.retrieval
+        prompt_version = built.parts.prompt.version_id
         request_graph = build(built.context())
         embed = built.knowledge.ingestor.embedder.embed
         with task("eval: answers", len(qa)) as advance:
@@ -36,6 +37,7 @@ async def evaluate(
                 rows.append(row | score(query, row, embed))
                 advance()
     answers = summarise(rows)
+    matched = [r["matched"] for r in rows if r["answerable"] and r["matched"] is not None]
     return {
         "corpus": str(corpus),
         "questions": len(qa),
@@ -43,6 +45,8 @@ async def evaluate(
         "two_document": sum(len(q.get("sources") or []) > 1 for q in qa),
         "routing": policy.name,
         "answer_mode": answer.answer,
+        "prompt_version": prompt_version,
+        "answer_matched": {"hits": sum(matched), "n": len(matched)},
         "min_confidence": answer.min_confidence,
         "answers": {name: answers[name] for name in ANSWER_FIGURES},
         "confidence": _confidence(rows),

@@ -50,6 +50,7 @@ async def create_chat_completion(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_railyard_thread_id: Annotated[str | None, Header()] = None,
+    x_railyard_prompt_version: Annotated[str | None, Header()] = None,
 ):
     service: ChatService = request.app.state.chat
     caller = identify(request, authorization)
@@ -62,13 +63,15 @@ async def create_chat_completion(
     if not body.stream:
         try:
             async with asyncio.timeout(timeout_s):
-                response = await service.complete(body, trace_id, x_railyard_thread_id, caller)
+                response = await service.complete(
+                    body, trace_id, x_railyard_thread_id, caller, x_railyard_prompt_version
+                )
         except TimeoutError:
             raise _timeout(timeout_s) from None
         limiter.settle(ticket, response.usage.total_tokens)
         return JSONResponse(response.model_dump(), headers=headers)
 
-    chunks = service.stream(body, trace_id, x_railyard_thread_id, caller)
+    chunks = service.stream(body, trace_id, x_railyard_thread_id, caller, x_railyard_prompt_version)
     # Wait for the first chunk before answering 200, so early failures are plain HTTP errors.
     try:
         async with asyncio.timeout(timeout_s):

@@ -11,6 +11,7 @@ from typing import Any
 from graph import RequestGraph
 from graph.errors import PromptTooLong, RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
+from graph.prompt import Prompt
 from graph.state import InputState, Params
 from serving.access import Caller
 from serving.access.budgets import Budgets
@@ -27,8 +28,9 @@ from serving.chat.protocol import (
     completion_id,
 )
 from serving.chat.threads import ThreadRetention
-from serving.errors import InvalidRequest, ModelNotFound, StoreUnavailable
+from serving.errors import Forbidden, InvalidRequest, ModelNotFound, StoreUnavailable
 from serving.observability import Observer
+from serving.prompts import ServedPrompts
 from serving.settings import Settings
 
 MODEL_NAME = "railyard"
@@ -44,12 +46,50 @@ class ChatService:
         observer: Observer | None = None,
         threads: ThreadRetention | None = None,
         budgets: Budgets | None = None,
+        prompts: ServedPrompts | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings
         self.observer = observer
         self.threads = threads
         self.budgets = budgets
+        self.prompts = prompts
+
+    async def _prompt(
+        self,
+        request: ChatCompletionRequest,
+        trace_id: str,
+        thread_id: str | None,
+        caller: Caller | None,
+        pinned: str | None,
+    ) -> Prompt | None:
+        """The prompt version this request is answered with: the one `pinned` names (an
+        evaluation of a version; admin keys only where keys are on), else the rollout's draw
+        for the request's thread, else its user, else its API key, else the request alone."""
+        if self.prompts is None:
+            return None
+        if pinned is not None:
+            if caller is not None and not caller.anonymous and not caller.admin:
+                raise Forbidden(
+                    "Only an admin key may choose the prompt version (X-Railyard-Prompt-Version)."
+                )
+            if pinned not in self.prompts.versions:
+                released = ", ".join(sorted(self.prompts.versions))
+                raise InvalidRequest(
+                    f"No released prompt version {pinned!r}; the released ones are {released}.",
+                    param="X-Railyard-Prompt-Version",
+                )
+            return self.prompts.versions[pinned]
+        user = request.user or (caller.user if caller is not None else None)
+        if thread_id is not None:
+            key = f"thread:{thread_id}"
+        elif user:
+            key = f"user:{user}"
+        elif caller is not None and not caller.anonymous:
+            key = f"key:{caller.key_id}"
+        else:
+            key = f"request:{trace_id}"
+        return await self.prompts.draw(key)
 
     async def _thread_used(self, thread_id: str | None) -> None:
         if thread_id is not None and self.threads is not None:
@@ -77,13 +117,19 @@ class ChatService:
             self._failed(exc)
             raise
 
-    async def _events(self, state: InputState, thread_id: str | None):
+    async def _events(self, state: InputState, thread_id: str | None, prompt: Prompt | None):
         with self._graph_errors():
-            async for event in self.graph.stream(state, thread_id=thread_id):
+            async for event in self.graph.stream(state, thread_id=thread_id, prompt=prompt):
                 yield event
 
     def _finished(
-        self, state: dict[str, Any], started: float, t0: float, stream: bool, caller: Caller | None
+        self,
+        state: dict[str, Any],
+        started: float,
+        t0: float,
+        stream: bool,
+        caller: Caller | None,
+        prompt: Prompt | None = None,
     ) -> None:
         if self.budgets is not None and caller is not None and caller.budgets:
             cost = (state.get("generation") or {}).get("cost_usd") or 0.0
@@ -95,6 +141,8 @@ class ChatService:
                 who = {"project": caller.project, "user": caller.user}
                 if not caller.anonymous:
                     who["key_id"] = caller.key_id
+            if prompt is not None and state.get("prompt_version") == prompt.version_id:
+                state = state | {"prompt_hash": prompt.content_hash}
             self.observer.finished(
                 state, started=started, latency_ms=latency_ms, stream=stream, **who
             )
@@ -174,14 +222,16 @@ class ChatService:
         trace_id: str,
         thread_id: str | None = None,
         caller: Caller | None = None,
+        prompt_version: str | None = None,
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
         inputs = self.check(request, trace_id, caller)
         thread_id = _thread(thread_id, caller)
+        prompt = await self._prompt(request, trace_id, thread_id, caller, prompt_version)
         with self._graph_errors():
-            state = await self.graph.run(inputs, thread_id=thread_id)
+            state = await self.graph.run(inputs, thread_id=thread_id, prompt=prompt)
         await self._thread_used(thread_id)
-        self._finished(state, started, t0, stream=False, caller=caller)
+        self._finished(state, started, t0, stream=False, caller=caller, prompt=prompt)
         generation = state["generation"]
         return ChatCompletionResponse(
             model=MODEL_NAME,
@@ -201,6 +251,7 @@ class ChatService:
         trace_id: str,
         thread_id: str | None = None,
         caller: Caller | None = None,
+        prompt_version: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
         a request that fails before any text can still be answered with a plain HTTP error."""
@@ -218,14 +269,15 @@ class ChatService:
 
         first = True
         thread_id = _thread(thread_id, caller)
-        async for kind, value in self._events(state, thread_id):
+        prompt = await self._prompt(request, trace_id, thread_id, caller, prompt_version)
+        async for kind, value in self._events(state, thread_id, prompt):
             if first:
                 yield chunk(DeltaMessage(role="assistant", content=""))
                 first = False
             if kind == "delta":
                 yield chunk(DeltaMessage(content=value))
                 continue
-            self._finished(value, started, t0, stream=True, caller=caller)
+            self._finished(value, started, t0, stream=True, caller=caller, prompt=prompt)
             await self._thread_used(thread_id)
             info = _railyard_info(value, caller)
             if (blocked := _output_block(value)) is not None:

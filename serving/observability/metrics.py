@@ -21,6 +21,10 @@ class Metrics:
         self.requests = Counter(
             "railyard_requests", "Chat completion requests.", ["route", "outcome"], registry=r
         )
+        self.prompt_requests = Counter(
+            "railyard_prompt_requests", "Requests by the prompt version that answered them "
+            "(a canary's share and outcomes).", ["prompt_version", "outcome"], registry=r,
+        )  # fmt: skip
         self.request_seconds = Histogram(
             "railyard_request_duration_seconds", "Request latency, first byte in to last out.",
             ["route", "outcome"], buckets=LATENCY_BUCKETS, registry=r,
@@ -81,6 +85,7 @@ class Metrics:
     def observe(self, trace: dict[str, Any]) -> None:
         route, outcome = trace["route"], trace["outcome"]
         self.requests.labels(route, outcome).inc()
+        self.prompt_requests.labels(trace.get("prompt_version") or "none", outcome).inc()
         self.request_seconds.labels(route, outcome).observe(trace["latency_ms"] / 1000)
         for span in trace["spans"]:
             self.node_seconds.labels(span["name"]).observe(span["latency_ms"] / 1000)

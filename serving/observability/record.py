@@ -84,6 +84,7 @@ def build_trace(
         "outcome": outcome_of(state),
         "answer_mode": state.get("answer_mode", "generated"),
         "prompt_version": state.get("prompt_version"),
+        "prompt_hash": state.get("prompt_hash") or model_call.get("prompt_hash"),
         "cost_usd": generation.get("cost_usd", 0.0),
         "model_called": called,
         "usage": {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": completion},

@@ -301,6 +301,35 @@ class TraceStore:
                 trace["feedback"].append({k: row[k] for k in ("score", "comment", "correction")})
         return list(traces.values())
 
+    def by_prompt_version(
+        self, versions: list[str], *, since: float | None = None, project: str | None = None
+    ) -> dict[str, dict[str, list]]:
+        """Per prompt version: its traces' outcomes, latencies and costs, and its feedback
+        scores (for `railyard prompts compare`)."""
+        self._settle()
+        where, args = _where(since, project=project)
+        marks = ", ".join("?" for _ in versions)
+        where += f" AND prompt_version IN ({marks})"
+        found = {
+            v: {"outcome": [], "latency_ms": [], "cost_usd": [], "scores": []} for v in versions
+        }
+        with self.database.connect() as db:
+            rows = db.execute(
+                f"SELECT prompt_version, outcome, latency_ms, cost_usd FROM traces WHERE {where}",
+                (*args, *versions),
+            ).fetchall()
+            for row in rows:
+                for column in ("outcome", "latency_ms", "cost_usd"):
+                    found[row["prompt_version"]][column].append(row[column])
+            scored = db.execute(
+                "SELECT t.prompt_version AS prompt_version, f.score AS score FROM feedback f "
+                f"JOIN traces t USING (trace_id) WHERE {_qualified(where)}",
+                (*args, *versions),
+            ).fetchall()
+        for row in scored:
+            found[row["prompt_version"]]["scores"].append(row["score"])
+        return found
+
     def spend_by_caller(self, *, since: float) -> list[dict[str, Any]]:
         """Cost per UTC day, project and API key since a time (to seed the budgets)."""
         self._settle()
@@ -335,6 +364,13 @@ class TraceStore:
         )
         with self.database.connect() as db:
             return db.execute(sql, args).fetchall()
+
+
+def _qualified(where: str) -> str:
+    """A `_where` clause for a query that joins traces `t` to feedback."""
+    for column in ("created", "project", "prompt_version"):
+        where = where.replace(f"{column} ", f"t.{column} ")
+    return where
 
 
 def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:
