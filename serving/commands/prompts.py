@@ -182,15 +182,24 @@ def _compare(settings, args, baseline: str, candidate: str, versions: dict) -> i
         print(f"railyard prompts: {e}", file=sys.stderr)
         return 2
     store = open_store(settings, "prompts")
-    if store is None:
+    if store is None and not args.eval:
         return 2
-    try:
-        found = store.by_prompt_version([baseline, candidate], since=since, project=args.project)
-    finally:
-        store.close()
+    columns = ("outcome", "latency_ms", "cost_usd", "scores")
+    found = {v: {c: [] for c in columns} for v in (baseline, candidate)}
+    if store is not None:  # else the eval reports alone
+        try:
+            found = store.by_prompt_version(
+                [baseline, candidate], since=since, project=args.project
+            )
+        finally:
+            store.close()
     matched: dict[str, Share] = {}
     for path in args.eval:
-        report = json.loads(Path(path).read_text())
+        text = Path(path).read_text().strip()
+        try:
+            report = json.loads(text)
+        except json.JSONDecodeError:  # `railyard eval --json` output: the report is its last line
+            report = json.loads(text.splitlines()[-1])
         version, counts = report.get("prompt_version"), report.get("answer_matched")
         if version in (baseline, candidate) and counts:
             matched[version] = Share(int(counts["hits"]), int(counts["n"]))

@@ -84,3 +84,27 @@ def test_thread_retention_on_postgres(database_url):
             assert "new-thread" not in await retention.prune()
 
     asyncio.run(run())
+
+
+def test_prompt_rollouts_and_version_figures_on_postgres(database_url):
+    from serving.prompts import Rollout, RolloutStore
+
+    database = PostgresDatabase(database_url)
+    rollouts = RolloutStore(database)
+    canary = Rollout.parse("answer@v2=90,answer@v3=10")
+    rollouts.record("rollout", canary, note="canary")
+    rollouts.record("rollback", Rollout.single("answer@v2"), note="worse")
+    assert rollouts.current() == Rollout.single("answer@v2")
+    assert [h["action"] for h in rollouts.history(2)] == ["rollback", "rollout"]
+    assert rollouts.history(2)[1]["rollout"] == canary
+
+    store = TraceStore(database)
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    rows = [trace(project, "local", 0.001, prompt_version=v) for v in ("answer@v2", "answer@v3")]
+    for row in rows:
+        store.record(row)
+    assert store.flush(10)
+    assert store.add_feedback(rows[1]["trace_id"], 0.0, None, project=project)
+    found = store.by_prompt_version(["answer@v2", "answer@v3"], project=project)
+    assert found["answer@v2"]["outcome"] == ["answered"] and found["answer@v2"]["scores"] == []
+    assert found["answer@v3"]["scores"] == [0.0] and found["answer@v3"]["cost_usd"] == [0.001]

@@ -48,3 +48,28 @@ def test_the_verdict_rolls_back_harm_promotes_shown_parity_and_keeps_otherwise()
     ).verdict == ("promote")
     few = compare(baseline, _figures("answer@v3", 9, 10))
     assert few.verdict == "keep" and "ratings" in few.reasons[0]
+
+
+def test_compare_reads_answer_match_per_version_from_eval_reports(tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from tests.support.processes import BIN, clean_env
+
+    results = Path(__file__).parents[2] / "evals" / "results"
+    reports = [results / f"18f-handbook-answer-{v}.json" for v in ("v2", "v3")]
+    result = subprocess.run(
+        [str(BIN / "railyard"), "prompts", "compare", "v2", "v3", "--json",
+         *(arg for report in reports for arg in ("--eval", str(report)))],
+        env=clean_env(RAILYARD_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    compared = json.loads(result.stdout)
+    for side, report in zip(("baseline", "candidate"), reports, strict=True):
+        counts = json.loads(report.read_text())["answer_matched"]
+        assert compared[side]["answer_match"]["n"] == counts["n"]
+        assert compared[side]["answer_match"]["value"] == counts["hits"] / counts["n"]
+    # 40 questions cannot show parity within 5 points, and nobody has rated anything.
+    assert compared["verdict"] == "keep"
