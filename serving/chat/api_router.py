@@ -19,8 +19,9 @@ from serving.access import Caller
 from serving.access.dependency import identify, require_key
 from serving.access.limits import Ticket, estimate_tokens
 from serving.chat.protocol import ChatCompletionRequest, ChatCompletionResponse
-from serving.chat.service import ChatService, new_trace_id
+from serving.chat.service import ChatService
 from serving.errors import APIError, NotFound, RequestTimeout, error_body
+from serving.observability.ids import new_trace_id
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -303,10 +302,6 @@ def _thread(thread_id: str | None, caller: Caller | None) -> str | None:
     if thread_id is None or caller is None or caller.anonymous:
         return thread_id
     return f"{caller.key_id}/{thread_id}"
-
-
-def new_trace_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _output_block(state: dict[str, Any]) -> dict[str, Any] | None:

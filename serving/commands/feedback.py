@@ -19,7 +19,10 @@ def register(commands) -> None:
     )
     export.add_argument("--format", choices=["preference", "sft"], required=True)
     export.add_argument("--out", help="file to write (default: stdout)")
-    export.add_argument("--since", help="only traces of the last 15m, 2h, 7d, ...")
+    export.add_argument(
+        "--since",
+        help="only traces of the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds",
+    )
     export.add_argument("--project")
     export.add_argument(
         "--metadata", action="store_true", help="add trace ids, scores and prompt versions"

@@ -16,11 +16,21 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_since(text: str) -> float:
-    """`90s`, `15m`, `2h`, `7d` -> an epoch time that long ago."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text.strip())
-    if not match:
-        raise ValueError(f"--since takes a duration such as 15m, 2h or 7d, not {text!r}")
-    return time.time() - float(match.group(1)) * UNITS[match.group(2)]
+    """`90s`, `15m`, `2h`, `7d` (that long ago), an ISO 8601 time (`2026-12-03T09:00Z`, UTC
+    unless it says otherwise) or epoch seconds (`1796258201.7`) -> an epoch time."""
+    text = text.strip()
+    if match := re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", text):
+        return time.time() - float(match.group(1)) * UNITS[match.group(2)]
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"--since takes a duration (15m, 2h, 7d), an ISO 8601 time or epoch seconds, "
+            f"not {text!r}"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def open_store(settings, command: str) -> TraceStore | None:
@@ -38,7 +48,9 @@ def register(commands) -> None:
     traces.set_defaults(handler=run)
     sub = traces.add_subparsers(dest="traces_command", required=True)
     listing = sub.add_parser("list", help="traces, newest first")
-    listing.add_argument("--since", help="only the last 15m, 2h, 7d, ...")
+    listing.add_argument(
+        "--since", help="only the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds"
+    )
     listing.add_argument("--project")
     listing.add_argument("--route", choices=["local", "fallback", "cache", "blocked"])
     listing.add_argument(

@@ -5,8 +5,11 @@ Requests hand their trace to `record()`, which only queues it: one writer thread
 tracing stays off the request path. The queue is bounded (a stalled disk drops traces, counted,
 rather than growing without end). A trace is readable as soon as its response has been sent:
 `get` answers a queued trace from memory; the other readers wait at most READ_WAIT_S for what
-was queued before them, never for the whole queue. Traces older than the retention period are
-deleted at start and once a day.
+was queued before them, never for the whole queue. Replicas sharing a Postgres each write their
+own traces: a trace id minted a moment ago (ids are UUIDv7, serving/observability/ids.py) that
+another replica has not committed yet is waited for, a few seconds at most, when read or rated.
+
+Traces older than the retention period are deleted at start and once a day.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from serving.database import Connection, Database
+from serving.observability.ids import minted_at
 
 log = logging.getLogger("railyard.traces")
 
@@ -59,6 +64,11 @@ MIGRATIONS = [
 DAY_S = 86_400
 MAX_QUEUED = 10_000
 READ_WAIT_S = 2.0
+FRESH_S = 60.0
+"""An unknown trace id minted less than this long ago may be on its way from another replica."""
+FRESH_WAIT_S = 5.0
+"""How long a read of such an id waits for it to be committed."""
+_T = TypeVar("_T")
 _STOP = object()
 
 
@@ -170,19 +180,29 @@ class TraceStore:
         if trace_id in self._pending:
             self.flush(READ_WAIT_S)  # the trace itself is still queued
         where, args = _where(None, trace_id=trace_id, project=project)
-        with self.database.connect() as db:
-            if db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone():
-                db.execute(
-                    "INSERT INTO feedback (trace_id, created, score, comment, correction) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (trace_id, time.time(), score, comment, correction),
+
+        def found() -> bool:
+            with self.database.connect() as db:
+                return bool(
+                    db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone()
                 )
-                return True
-        return False
+
+        if not _awaited(trace_id, found):
+            return False
+        with self.database.connect() as db:
+            db.execute(
+                "INSERT INTO feedback (trace_id, created, score, comment, correction) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (trace_id, time.time(), score, comment, correction),
+            )
+        return True
 
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
+        return _awaited(trace_id, lambda: self._read(trace_id))
+
+    def _read(self, trace_id: str) -> dict[str, Any] | None:
         queued = self._pending.get(trace_id)
         if queued is not None:
             return {**queued, "feedback": []}
@@ -371,6 +391,17 @@ def _qualified(where: str) -> str:
     for column in ("created", "project", "prompt_version"):
         where = where.replace(f"{column} ", f"t.{column} ")
     return where
+
+
+def _awaited(trace_id: str, read: Callable[[], _T]) -> _T:
+    """`read()`; for an id minted in the last FRESH_S that is not there yet (another replica
+    may still be committing it), again until it is or FRESH_WAIT_S have passed."""
+    minted = minted_at(trace_id)
+    fresh = minted is not None and abs(time.time() - minted) < FRESH_S
+    deadline = time.monotonic() + (FRESH_WAIT_S if fresh else 0.0)
+    while not (result := read()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
 
 
 def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:

@@ -9,10 +9,12 @@ import time
 import uuid
 
 import psycopg
+import pytest
 
 from serving.chat.threads import ThreadRetention
 from serving.database import PostgresDatabase
-from serving.observability.store import MIGRATIONS, TraceStore
+from serving.observability.ids import minted_at, new_trace_id
+from serving.observability.store import FRESH_WAIT_S, MIGRATIONS, TraceStore
 
 
 def trace(project: str, route: str, cost: float, **extra) -> dict:
@@ -108,3 +110,26 @@ def test_prompt_rollouts_and_version_figures_on_postgres(database_url):
     found = store.by_prompt_version(["answer@v2", "answer@v3"], project=project)
     assert found["answer@v2"]["outcome"] == ["answered"] and found["answer@v2"]["scores"] == []
     assert found["answer@v3"]["scores"] == [0.0] and found["answer@v3"]["cost_usd"] == [0.001]
+
+
+def test_a_trace_just_minted_by_another_replica_is_waited_for(database_url):
+    """Two replicas' stores on one Postgres: a client reads (and rates) through `two` a trace
+    `one` answered a moment ago and has not committed yet; an id that is not fresh is a miss
+    at once."""
+    one, two = (
+        TraceStore(PostgresDatabase(database_url)),
+        TraceStore(PostgresDatabase(database_url)),
+    )
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    rated, read = (trace(project, "local", 0.0, trace_id=new_trace_id()) for _ in range(2))
+    threading.Timer(1.0, one.record, (read,)).start()
+    threading.Timer(1.0, one.record, (rated,)).start()
+    started = time.monotonic()
+    assert two.get(read["trace_id"])["trace_id"] == read["trace_id"]
+    assert two.add_feedback(rated["trace_id"], 1.0, "on the other replica", project=project)
+    assert 0.9 <= time.monotonic() - started < FRESH_WAIT_S
+    started = time.monotonic()
+    assert two.get(uuid.uuid4().hex) is None  # not a UUIDv7: never waited for
+    assert two.get("0" * 12 + new_trace_id()[12:]) is None  # a UUIDv7 of 1970
+    assert time.monotonic() - started < 0.5
+    assert minted_at(new_trace_id()) == pytest.approx(time.time(), abs=1)

@@ -108,7 +108,10 @@ def test_a_canary_splits_by_its_shares_sticky_and_is_rolled_back(gateway, client
         score = 1.0 if version == "answer@v2" else 0.0
         httpx.post(f"{gateway.url}/v1/feedback", json={"trace_id": trace_id, "score": score},
                    timeout=30).raise_for_status()  # fmt: skip
-    since = f"{time.time() - canary + 1:.0f}s"
+    # A listing waits for the traces queued before it to be committed (by the server's writer
+    # thread); the command, another process, then reads them all, from the rollout on.
+    httpx.get(f"{gateway.url}/v1/traces", params={"limit": 1}, timeout=30).raise_for_status()
+    since = f"{canary:.3f}"
     report = json.loads(prompts(gateway, "compare", "v2", "v3", "--since", since, "--json").stdout)
     v3_requests = sum(v == "answer@v3" for v in drawn.values())
     assert report["candidate"]["requests"] >= v3_requests

@@ -17,7 +17,7 @@ from serving.settings import Settings
 
 
 class FailsMidStream:
-    async def stream(self, body, trace_id, thread_id, caller):
+    async def stream(self, body, trace_id, thread_id=None, caller=None, prompt_version=None):
         yield {
             "id": trace_id, "object": "chat.completion.chunk", "created": 0, "model": "railyard",
             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Sick leave"},
