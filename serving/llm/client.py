@@ -258,7 +258,7 @@ class RouterChatModel:
             # the error names why every route failed, not only the last.
             await asyncio.sleep(0.05)
             raise _upstream_error(e, _failures.pop(request_id)) from e
-        route = _route_of(response)
+        route = _route_of(response, kwargs["model"])
         usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
         cost = self.cost(route, usage)
         if route == FALLBACK and self.budget is not None:
@@ -419,8 +419,15 @@ def _mean(tokens: list[tuple[str, float]]) -> float:
     return sum(v for _, v in tokens) / len(tokens) if tokens else float("-inf")
 
 
-def _route_of(response: Any) -> Route:
+def _route_of(response: Any, requested: str) -> Route:
+    """Which deployment answered. A request to the fallback group is the fallback's: that group
+    has no fallbacks of its own, and a stream's `model_id` is not always set (LiteLLM issue
+    #40292), which would bill a paid answer as a free local one."""
+    if requested == FALLBACK:
+        return FALLBACK
     hidden = getattr(response, "_hidden_params", None) or {}
+    if not hidden.get("model_id"):
+        log.warning("the router did not say which deployment answered; counted as local")
     return FALLBACK if hidden.get("model_id") == FALLBACK else LOCAL
 
 
