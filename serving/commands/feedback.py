@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from serving.commands.traces import open_store, parse_since
+from serving.commands.traces import SINCE_HELP, open_store, parse_since
 
 
 def register(commands) -> None:
@@ -19,10 +19,7 @@ def register(commands) -> None:
     )
     export.add_argument("--format", choices=["preference", "sft"], required=True)
     export.add_argument("--out", help="file to write (default: stdout)")
-    export.add_argument(
-        "--since",
-        help="only traces of the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds",
-    )
+    export.add_argument("--since", help=SINCE_HELP)
     export.add_argument("--project")
     export.add_argument(
         "--metadata", action="store_true", help="add trace ids, scores and prompt versions"

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from serving.commands.traces import open_store, parse_since
+from serving.commands.traces import SINCE_HELP, open_store, parse_since
 from serving.database import open_database
 
 
@@ -37,10 +37,7 @@ def register(commands) -> None:
     compare = sub.add_parser("compare", help="a baseline and a candidate, from their traces")
     compare.add_argument("baseline", help="e.g. answer@v2 (or v2)")
     compare.add_argument("candidate", help="e.g. answer@v3 (or v3)")
-    compare.add_argument(
-        "--since",
-        help="only traces of the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds",
-    )
+    compare.add_argument("--since", help=SINCE_HELP)
     compare.add_argument("--project")
     compare.add_argument(
         "--eval", action="append", default=[], metavar="REPORT",

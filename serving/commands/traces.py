@@ -13,6 +13,7 @@ from serving.database import open_database
 from serving.observability.store import TraceStore
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SINCE_HELP = "only traces of the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds"
 
 
 def parse_since(text: str) -> float:
@@ -48,9 +49,7 @@ def register(commands) -> None:
     traces.set_defaults(handler=run)
     sub = traces.add_subparsers(dest="traces_command", required=True)
     listing = sub.add_parser("list", help="traces, newest first")
-    listing.add_argument(
-        "--since", help="only the last 15m, 2h, 7d, ..., or since an ISO 8601 time or epoch seconds"
-    )
+    listing.add_argument("--since", help=SINCE_HELP)
     listing.add_argument("--project")
     listing.add_argument("--route", choices=["local", "fallback", "cache", "blocked"])
     listing.add_argument(

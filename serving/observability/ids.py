@@ -9,6 +9,14 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+FRESH_S = 60.0
+"""An unknown trace id minted less than this long ago may be on its way from another replica."""
+FRESH_WAIT_S = 5.0
+"""How long a read of such an id waits for it to be committed."""
+_T = TypeVar("_T")
 
 
 def new_trace_id() -> str:
@@ -28,3 +36,14 @@ def minted_at(trace_id: str) -> float | None:
     if value.version != 7:
         return None
     return (value.int >> 80) / 1000
+
+
+def awaited(trace_id: str, read: Callable[[], _T]) -> _T:
+    """`read()`; for an id minted in the last FRESH_S that is not there yet (another replica
+    may still be committing it), again until it is or FRESH_WAIT_S have passed."""
+    minted = minted_at(trace_id)
+    fresh = minted is not None and abs(time.time() - minted) < FRESH_S
+    deadline = time.monotonic() + (FRESH_WAIT_S if fresh else 0.0)
+    while not (result := read()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result

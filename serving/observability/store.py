@@ -19,11 +19,10 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from serving.database import Connection, Database
-from serving.observability.ids import minted_at
+from serving.observability.ids import awaited
 
 log = logging.getLogger("railyard.traces")
 
@@ -64,11 +63,6 @@ MIGRATIONS = [
 DAY_S = 86_400
 MAX_QUEUED = 10_000
 READ_WAIT_S = 2.0
-FRESH_S = 60.0
-"""An unknown trace id minted less than this long ago may be on its way from another replica."""
-FRESH_WAIT_S = 5.0
-"""How long a read of such an id waits for it to be committed."""
-_T = TypeVar("_T")
 _STOP = object()
 
 
@@ -187,7 +181,7 @@ class TraceStore:
                     db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone()
                 )
 
-        if not _awaited(trace_id, found):
+        if not awaited(trace_id, found):
             return False
         with self.database.connect() as db:
             db.execute(
@@ -200,7 +194,7 @@ class TraceStore:
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, trace_id: str) -> dict[str, Any] | None:
-        return _awaited(trace_id, lambda: self._read(trace_id))
+        return awaited(trace_id, lambda: self._read(trace_id))
 
     def _read(self, trace_id: str) -> dict[str, Any] | None:
         queued = self._pending.get(trace_id)
@@ -391,17 +385,6 @@ def _qualified(where: str) -> str:
     for column in ("created", "project", "prompt_version"):
         where = where.replace(f"{column} ", f"t.{column} ")
     return where
-
-
-def _awaited(trace_id: str, read: Callable[[], _T]) -> _T:
-    """`read()`; for an id minted in the last FRESH_S that is not there yet (another replica
-    may still be committing it), again until it is or FRESH_WAIT_S have passed."""
-    minted = minted_at(trace_id)
-    fresh = minted is not None and abs(time.time() - minted) < FRESH_S
-    deadline = time.monotonic() + (FRESH_WAIT_S if fresh else 0.0)
-    while not (result := read()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return result
 
 
 def _where(since: float | None, **equal: str | None) -> tuple[str, list[Any]]:

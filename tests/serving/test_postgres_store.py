@@ -13,8 +13,8 @@ import pytest
 
 from serving.chat.threads import ThreadRetention
 from serving.database import PostgresDatabase
-from serving.observability.ids import minted_at, new_trace_id
-from serving.observability.store import FRESH_WAIT_S, MIGRATIONS, TraceStore
+from serving.observability.ids import FRESH_WAIT_S, minted_at, new_trace_id
+from serving.observability.store import MIGRATIONS, TraceStore
 
 
 def trace(project: str, route: str, cost: float, **extra) -> dict:
