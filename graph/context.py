@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,9 +22,9 @@ from graph.routing import Routing
 class RetrievalSettings:
     k: int = 4
     """How many chunks to retrieve."""
-    min_score: float = 0.35
-    """Cosine similarity below which a chunk is not relevant; with none relevant, railyard says
-    it does not know instead of calling the model on an empty context."""
+    min_score: float = 0.0
+    """Cosine similarity below which a chunk is not relevant (none: no absolute gate; the
+    answerability model decides from signals that transfer between corpora)."""
     context_chunks: int = 3
     """How many of the relevant chunks go into the prompt."""
     timeout_s: float = 10.0
@@ -39,11 +40,14 @@ class RetrievalSettings:
     check; right for an instruct model)."""
     candidates: int = 6
     """select: how many candidate sentences the model scores per question part."""
-    min_confidence: float = 0.9
-    """select: how much better (mean log-probability per question token) the best sentence
-    explains the question than no passage at all; below it the question counts as not
-    answered by the documents ("I don't know", or the fallback model when one is
-    configured)."""
+    min_confidence: float | None = None
+    """select: the answerability model's probability (0..1) at or above which the chosen
+    sentences are the answer; below it the closest passage is offered as possibly not
+    answering, or the fallback model asked when one is configured. None: the fitted model's
+    own threshold (graph/answerability.json)."""
+    unsure_confidence: float | None = None
+    """select: the probability below which the answer is "I don't know" instead of the
+    closest passage. None: the fitted model's own threshold."""
 
 
 @dataclass(frozen=True)
@@ -66,4 +70,7 @@ class Context:
     cache: AnswerCache | None = None
     """The semantic answer cache; None answers every question afresh."""
     routing: Routing = field(default_factory=Routing)
+    embed: Callable[[list[str]], list[list[float]]] | None = None
+    """Sentence embeddings (MiniLM, normalised): select finds candidate sentences by meaning
+    and reads the answerability signals with it; None chooses candidates by words alone."""
     """Which route answers first, and when the fallback model is asked (graph/routing.py)."""

@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Overwrite
 
 from graph.context import Context
+from graph.conversation import with_thread_history
 from graph.nodes.cached import cached
 from graph.nodes.gate import gate
 from graph.nodes.generate import generate
@@ -121,24 +122,32 @@ class RequestGraph:
             return self.context
         return dataclasses.replace(self.context, prompt=prompt)
 
+    async def _turn(self, state: InputState, thread_id: str | None):
+        """The graph, its config and this turn's input: a named thread's earlier turns are read
+        back from its checkpoint when the client sends only the new one."""
+        compiled, config = self._graph(thread_id)
+        if config is not None and compiled.checkpointer is not None:
+            saved = (await compiled.aget_state(config)).values or {}
+            state = {**state, "messages": with_thread_history(saved, state["messages"])}
+        return compiled, config, _fresh(state)
+
     async def run(
         self, state: InputState, *, thread_id: str | None = None, prompt: Prompt | None = None
     ) -> State:
-        compiled, config = self._graph(thread_id)
+        compiled, config, turn = await self._turn(state, thread_id)
         return await compiled.ainvoke(
-            _fresh(state), config, context=self._context(prompt), durability="exit"
+            turn, config, context=self._context(prompt), **_saving(compiled)
         )
 
     async def stream(
         self, state: InputState, *, thread_id: str | None = None, prompt: Prompt | None = None
     ) -> AsyncIterator[tuple[str, Any]]:
         """Yield ("delta", text) as text arrives, then ("final", state)."""
-        compiled, config = self._graph(thread_id)
+        compiled, config, turn = await self._turn(state, thread_id)
         final: Any = None
         async for mode, chunk in compiled.astream(
-            _fresh(state), config, context=self._context(prompt),
-            stream_mode=["custom", "values"],
-            durability="exit",
+            turn, config, context=self._context(prompt),
+            stream_mode=["custom", "values"], **_saving(compiled),
         ):  # fmt: skip
             if mode == "custom" and "delta" in chunk:
                 yield "delta", chunk["delta"]
@@ -147,13 +156,21 @@ class RequestGraph:
         yield "final", final
 
 
+def _saving(compiled: CompiledStateGraph) -> dict[str, Any]:
+    """A checkpointed turn is saved once, when it ends; a stateless run has nothing to save
+    (LangGraph warns on every request that durability has no effect without a checkpointer)."""
+    return {"durability": "exit"} if compiled.checkpointer is not None else {}
+
+
 def _fresh(state: InputState) -> dict[str, Any]:
     """A thread's checkpoint carries the last turn's state; per-turn fields start empty."""
     return {
         **state,
         "rails": [], "retrieval_rails": [], "blocked": None, "refusal": "", "pii_values": {},
         "output_checked": False, "answer_mode": "generated", "passages": [], "cache": {},
-        "cited": [], "escalate": "", "spans": Overwrite([]),
+        "cited": [], "escalate": "", "confidence": None, "decision": None, "baseline": None,
+        "quoted": "",
+        "spans": Overwrite([]),
     }  # fmt: skip
 
 

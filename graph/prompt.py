@@ -31,6 +31,19 @@ class _PromptFile(BaseModel):
     no_context_answer: str = "I don't know."
     examples: list[_Example] = []
     stop: list[str] = []
+    score_template: str | None = None
+    unsure_answer: str | None = None
+    topic_hint: str | None = None
+
+
+# What a prompt file that does not set these gets (files released before they existed; their
+# content hashes leave them out, so those versions keep their hashes).
+SCORE_TEMPLATE = "Passage: {text}\nPlease write a question based on this passage.\nQuestion:"
+UNSURE_ANSWER = (
+    "The handbook may not answer exactly this. The closest passage ({source}) says: {passage}"
+)
+TOPIC_HINT = "The nearest page is {source}."
+OPTIONAL = ("score_template", "unsure_answer", "topic_hint")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,14 @@ class Prompt:
     no_context_answer: str
     examples: tuple[_Example, ...]
     stop: tuple[str, ...]
+    score_template: str = SCORE_TEMPLATE
+    """select answers: the text each candidate sentence is scored in ({text}); the question's
+    tokens follow it."""
+    unsure_answer: str = UNSURE_ANSWER
+    """select answers the documents may not answer: {passage} (the closest sentences) and
+    {source} (their file)."""
+    topic_hint: str = TOPIC_HINT
+    """Added to "I don't know" when the search agrees on a page near the topic ({source})."""
     content_hash: str = ""
     """sha256 (12 hex) of everything that reaches a model: the file minus version and
     description. graph/prompts/versions.yaml locks it per version."""
@@ -61,6 +82,9 @@ class Prompt:
             no_context_answer=spec.no_context_answer.strip(),
             examples=tuple(spec.examples),
             stop=tuple(spec.stop),
+            score_template=(spec.score_template or SCORE_TEMPLATE).rstrip(),
+            unsure_answer=(spec.unsure_answer or UNSURE_ANSWER).strip(),
+            topic_hint=(spec.topic_hint or TOPIC_HINT).strip(),
             content_hash=_content_hash(spec),
         )
 
@@ -112,5 +136,8 @@ def released(path: Path) -> dict[str, Prompt]:
 
 def _content_hash(spec: _PromptFile) -> str:
     content = spec.model_dump(exclude={"version", "description"})
+    for name in OPTIONAL:
+        if content[name] is None:
+            del content[name]
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

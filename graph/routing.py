@@ -11,9 +11,11 @@ Failures that can send a request to the fallback (`Routing.fallback_on`):
   answers the same prompt, checked the same way. An unsupported answer is also escalated when
   the rails policy says so (`groundedness.on_fail: fallback`), under any policy that can reach
   the fallback.
-- `unsure`: the local model's chosen answer is below RAILYARD_ANSWER_MIN_CONFIDENCE, or the
-  local model could not score; the fallback writes the answer instead of "I don't know". On
-  when a fallback is configured (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL).
+- `unsure`: the answerability model is unsure the chosen sentences answer (below
+  RAILYARD_ANSWER_MIN_CONFIDENCE, not below RAILYARD_ANSWER_UNSURE_CONFIDENCE), or the local
+  model could not score; the fallback writes the answer instead of the closest passage. On
+  when a fallback is configured (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL). A question
+  the handbook has nothing for gets "I don't know" without a paid call.
 
 `railyard experiment fallback` replays a query set under each policy to compare cost, latency
 and quality; `railyard serve` runs one (RAILYARD_ROUTING_MODE, default local-first).

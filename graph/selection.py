@@ -12,8 +12,13 @@ else."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from graph.answerability import Signals, agree, coverage
 from graph.answering import (
     Candidate,
     candidates,
@@ -22,10 +27,14 @@ from graph.answering import (
     wants_quantity,
     with_neighbour,
 )
+from graph.prompt import SCORE_TEMPLATE
 from graph.protocols import Generation, ScoreRequest, ScoringModel
+from ingest.text import sentences
 
-PROMPT = "Passage: {text}\nPlease write a question based on this passage.\nQuestion:"
-NO_PASSAGE = PROMPT.format(text="(none)")
+Embed = Callable[[list[str]], list[list[float]]]
+
+PROMPT = SCORE_TEMPLATE
+"""The scoring prompt of prompt files that do not name their own (`score_template`)."""
 CLOSE = 0.25
 """A second sentence of the same passage joins the best one when it scores within this much
 of it and stands beside it (the answer then runs on in document order)."""
@@ -49,11 +58,57 @@ class Choice:
     """Each candidate's score, for the trace."""
     unexplained: list[str]
     """Names in the question the chosen sentences do not explain (then nothing answers)."""
+    signals: list[Signals] = field(default_factory=list)
+    """Per question part: what the answerability model reads (graph/answerability.py)."""
 
 
 def _passage_text(candidate: Candidate) -> str:
     heading = candidate.heading.strip()
     return f"({heading}) {candidate.text}" if heading else candidate.text
+
+
+class _Vectors:
+    """Sentence vectors already computed: the same chunks come back for many questions, so a
+    request embeds only its question parts and the sentences it has not seen."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._known: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, embed: Embed, parts: list[str], texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            found = {t: self._known[t] for t in texts if t in self._known}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        vectors = embed([*parts, *missing])
+        found |= dict(zip(missing, vectors[len(parts) :], strict=True))
+        with self._lock:
+            self._known.update((t, found[t]) for t in missing)
+            while len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return vectors[: len(parts)] + [found[t] for t in texts]
+
+
+_vectors = _Vectors()
+
+
+async def _similarities(
+    embed: Embed | None, parts: list[str], passages: list[dict]
+) -> list[dict[tuple[int, int], float]] | None:
+    """Each part's MiniLM cosine to every sentence of the passages, or None."""
+    if embed is None:
+        return None
+    keys, texts = [], []
+    for index, passage in enumerate(passages):
+        for position, sentence in enumerate(sentences(passage["text"], min_words=3)):
+            keys.append((index, position))
+            texts.append(sentence)
+    vectors = await asyncio.to_thread(_vectors.embed, embed, parts, texts)
+    asked, said = vectors[: len(parts)], vectors[len(parts) :]
+    return [
+        dict(zip(keys, (sum(a * b for a, b in zip(q, v, strict=True)) for v in said), strict=True))
+        for q in asked
+    ]
 
 
 async def choose(
@@ -63,18 +118,24 @@ async def choose(
     *,
     limit: int,
     request_id: str = "",
+    embed: Embed | None = None,
+    template: str = PROMPT,
 ) -> Choice:
     """Score every part's candidates in one scoring request and keep each part's best."""
     parts = question_parts(question)
-    pools = [candidates(part, passages, limit) for part in parts]
+    similarity = await _similarities(embed, parts, passages)
+    pools = [
+        candidates(part, passages, limit, similarity[i] if similarity else None)
+        for i, part in enumerate(parts)
+    ]
     pairs: list[tuple[str, str]] = []
     for part, pool in zip(parts, pools, strict=True):
-        pairs.append((NO_PASSAGE, f" {part}"))
-        pairs += [(PROMPT.format(text=_passage_text(c)), f" {part}") for c in pool]
+        pairs.append((template.format(text="(none)"), f" {part}"))
+        pairs += [(template.format(text=_passage_text(c)), f" {part}") for c in pool]
     scores = await scorer.score(ScoreRequest(pairs, request_id=request_id))
     chosen: list[Candidate] = []
-    confidences, scored, unexplained, at = [], [], [], 0
-    for part, pool in zip(parts, pools, strict=True):
+    confidences, scored, unexplained, signals, at = [], [], [], [], 0
+    for number, (part, pool) in enumerate(zip(parts, pools, strict=True)):
         base, base_tokens = scores.logprobs[at], scores.tokens[at]
         values, tokens = scores.logprobs[at + 1 : at + 1 + len(pool)], scores.tokens[at + 1 :]
         at += 1 + len(pool)
@@ -84,23 +145,49 @@ async def choose(
         ranked = sorted(
             zip((v - base for v in values), range(len(pool)), strict=True), key=lambda t: -t[0]
         )
+        number_missing = False
         if wants_quantity(part):
             # A quantity is asked for: the best sentence that states one, if any does.
-            ranked = [r for r in ranked if has_number(pool[r[1]].text)] or ranked
+            with_number = [r for r in ranked if has_number(pool[r[1]].text)]
+            number_missing = not with_number
+            ranked = with_number + [r for r in ranked if r not in with_number]
         best_gain, index = ranked[0]
         best = pool[index]
         confidences.append(best_gain)
-        unexplained += _unexplained_names(tokens[index], base_tokens)
-        chosen += with_neighbour(best, passages)
+        names = _unexplained_names(tokens[index], base_tokens)
+        unexplained += names
+        picked = with_neighbour(best, passages)
         close = [pool[i] for g, i in ranked[1:] if best_gain - g <= CLOSE]
-        chosen += [c for c in close if _beside(c, best)]
+        picked += [c for c in close if _beside(c, best)]
+        chosen += picked
         scored += [{"passage": pool[i].passage, "position": pool[i].position, "gain": round(g, 3)}
                    for g, i in ranked]  # fmt: skip
-    # A name the passages do mention is context the chosen sentence leaves out ("the BART
-    # station" beside a fare table), not something the documents never speak of.
+        signals.append(
+            Signals(
+                best_gain=best_gain,
+                second_gain=ranked[1][0] if len(ranked) > 1 else best_gain - 1.0,
+                similarity=(similarity[number] if similarity else {}).get(
+                    (best.passage, best.position), 0.0
+                ),
+                top_cosine=float(passages[0].get("score") or 0.0),
+                baseline=None,
+                agree=agree(passages),
+                coverage=coverage(part, passages),
+                unexplained=bool(_said_nowhere(names, passages)),
+                number_missing=number_missing,
+            )
+        )
+    unexplained = _said_nowhere(unexplained, passages)
+    return Choice(
+        chosen, round(min(confidences), 3), scores.generation, scored, unexplained, signals
+    )
+
+
+def _said_nowhere(names: list[str], passages: list[dict]) -> list[str]:
+    """A name the passages do mention is context the chosen sentence leaves out ("the BART
+    station" beside a fare table), not something the documents never speak of."""
     said = " ".join(f"{p.get('heading', '')} {p['text']}" for p in passages).lower()
-    unexplained = [n for n in unexplained if n.lower() not in said]
-    return Choice(chosen, round(min(confidences), 3), scores.generation, scored, unexplained)
+    return [n for n in names if n.lower() not in said]
 
 
 def _words(tokens: list[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -7,6 +7,9 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 from langgraph.channels import UntrackedValue
 
+from graph.conversation import last_user_message as _last_user_message
+from graph.conversation import standalone_question
+
 
 class Params(TypedDict, total=False):
     """Sampling parameters the client asked for (already validated and bounded)."""
@@ -47,11 +50,22 @@ class State(InputState, total=False):
     """Relevant retrieved chunks, best first: {chunk_id, source, heading, text, score}."""
     index_version: int
     """Version of the index the passages came from."""
+    baseline: float | None
+    """The question's mean cosine to the chunks just past the retrieved ones: what a relevant
+    passage's score is read against (graph/answerability.py)."""
+    confidence: float
+    """How likely the answer is right (0..1, the calibrated answerability model)."""
+    quoted: str
+    """An unsure answer's quoted passage (what the output rails check of it)."""
+    decision: str
+    """What the select step decided: answer | unsure (the closest passage, said to be so) |
+    none (nothing relevant: "I don't know")."""
     streamed: bool
     """True when generate already sent its text to the client as it arrived."""
     answer_mode: str
-    """How the answer was made: selected (the model chose retrieved sentences) | generated |
-    extractive (sentences chosen without a model) | no_context | refused."""
+    """How the answer was made: selected (the model chose retrieved sentences) | closest (the
+    nearest passage, quoted as possibly not answering) | generated | extractive (sentences
+    chosen without a model) | no_context | refused."""
     cited: list[str]
     """Chunk ids the answer quotes (selected and extractive answers), in answer order."""
     escalate: str
@@ -84,3 +98,14 @@ class State(InputState, total=False):
     answer under `entry` on a hit."""
     spans: Annotated[list[Span], operator.add]
     """One span per node, in the order the nodes ran."""
+
+
+def last_user_message(state: InputState) -> str:
+    """The user's newest turn, as sent."""
+    return _last_user_message(state["messages"])
+
+
+def asked(state: InputState) -> str:
+    """The question this turn asks, standing on its own: a follow-up ("and for part-timers?")
+    with the earlier user turns it leans on (graph/conversation.py)."""
+    return standalone_question(state["messages"])

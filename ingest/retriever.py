@@ -18,6 +18,10 @@ class Retrieved:
     hits: list[Hit]
     """Best first; `score` is the dense cosine similarity of the chunk to the query."""
     index_version: int
+    baseline: float | None = None
+    """The query's cosine to the chunks just past the results (dense ranks k+1 to 3k+5): how
+    similar this corpus's unrelated text is to this query, so a hit's score can be read
+    relative to it rather than on an absolute scale that differs between corpora."""
 
 
 class HybridRetriever:
@@ -51,7 +55,8 @@ class HybridRetriever:
         if mode == "bm25":
             return Retrieved(text[:k], version)
         hits = self._with_cosine(_fuse(dense, text)[:k], query_vector)
-        return Retrieved(hits, version)
+        tail = [h.score for h in dense[k:] if h.score is not None]
+        return Retrieved(hits, version, sum(tail) / len(tail) if tail else None)
 
     def _with_cosine(self, hits: list[Hit], query_vector: list[float]) -> list[Hit]:
         """BM25-only hits get their dense cosine too, so every score means the same thing."""
@@ -69,13 +74,16 @@ class HybridRetriever:
 
 
 def _fuse(dense: list[Hit], text: list[Hit]) -> list[Hit]:
-    """Reciprocal-rank fusion; each hit keeps its dense cosine as its score (None if BM25 only)."""
+    """Reciprocal-rank fusion; each hit keeps its dense cosine as its score (None if BM25 only)
+    and its rank in each search."""
     fused: dict[str, float] = {}
     by_id: dict[str, Hit] = {}
     cosine = {h.chunk_id: h.score for h in dense}
-    for ranking in (dense, text):
+    ranks: dict[str, dict[str, int]] = {}
+    for name, ranking in (("dense_rank", dense), ("text_rank", text)):
         for rank, hit in enumerate(ranking):
             fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
             by_id.setdefault(hit.chunk_id, hit)
+            ranks.setdefault(hit.chunk_id, {})[name] = rank + 1
     order = sorted(fused, key=fused.__getitem__, reverse=True)
-    return [replace(by_id[i], score=cosine.get(i)) for i in order]
+    return [replace(by_id[i], score=cosine.get(i), **ranks[i]) for i in order]

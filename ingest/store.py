@@ -32,6 +32,10 @@ class Hit:
     position: int
     text: str
     score: float | None
+    dense_rank: int | None = None
+    """Rank (1 = best) in the dense search, when it found the chunk (hybrid searches)."""
+    text_rank: int | None = None
+    """Rank (1 = best) in the BM25 search, when it found the chunk (hybrid searches)."""
 
 
 class _Gate:

@@ -20,6 +20,7 @@ from graph import build
 from graph.context import Context
 from graph.difficulty import difficulty
 from graph.state import InputState
+from ingest.text import sentences
 from rails import RailsEngine
 from serving.chat.protocol import ChatCompletionRequest
 from serving.chat.service import MODEL_NAME, ChatService
@@ -83,11 +84,14 @@ def chat_request(question: str) -> ChatCompletionRequest:
     )
 
 
-async def run_query(request_graph, query: dict, max_tokens: int, built: Services) -> dict[str, Any]:
-    """Ask one query of a QA file through `request_graph` and record what came back: the
-    answer, its route, cost, latency, time to first text, rails, citations and passages."""
+async def run_query(
+    request_graph, query: dict, max_tokens: int, built: Services, history: list | None = None
+) -> dict[str, Any]:
+    """Ask one query of a QA file through `request_graph` (after `history`, the conversation's
+    earlier messages, if any) and record what came back: the answer, its route, cost, latency,
+    time to first text, rails, citations and passages."""
     state = InputState(
-        messages=[{"role": "user", "content": query["question"]}],
+        messages=[*(history or []), {"role": "user", "content": query["question"]}],
         params={"max_tokens": max_tokens, "temperature": 0.0},
         trace_id=uuid.uuid4().hex,
     )
@@ -108,6 +112,7 @@ async def run_query(request_graph, query: dict, max_tokens: int, built: Services
             "latency_ms": (time.perf_counter() - start) * 1000, "ttft_ms": None,
             "fallback_reasons": [], "escalated_after": None, "blocked": None, "rail_blocks": [],
             "difficulty": None, "sources": [], "passages": [], "confidence": None,
+            "decision": None,
         }  # fmt: skip
     latency = time.perf_counter() - start
     generation = final["generation"]
@@ -117,6 +122,7 @@ async def run_query(request_graph, query: dict, max_tokens: int, built: Services
     return {
         "id": query["id"],
         "answer": final["answer"],
+        "quoted": final.get("quoted") or "",
         "answer_mode": final.get("answer_mode"),
         "route": final["route"],
         "model_route": generation["route"] if generation.get("model") != "none" else None,
@@ -127,13 +133,27 @@ async def run_query(request_graph, query: dict, max_tokens: int, built: Services
         "ttft_ms": None if first is None else first * 1000,
         "fallback_reasons": generation.get("fallback_reasons", []),
         "escalated_after": attributes.get("escalated_after"),
-        "confidence": spans.get("select", {}).get("confidence"),
+        "confidence": final.get("confidence"),
+        "decision": final.get("decision"),
         "blocked": (final.get("blocked") or {}).get("name"),
         "rail_blocks": [v["name"] for v in final.get("rails", []) if v.get("decision") == "block"],
         "difficulty": difficulty(query["question"], passages),
         "sources": [c["source"] for c in final.get("citations", [])],
         "passages": [p["text"] for p in passages],
+        "candidates": _candidates(spans.get("select", {}), passages),
     }
+
+
+def _candidates(select: dict, passages: list[dict]) -> list[str]:
+    """The sentences the select step had the model score (its span names them by passage and
+    position), for the recall of the answering sentence among them."""
+    found = []
+    for scored in select.get("scored") or []:
+        if scored["passage"] < len(passages):
+            said = sentences(passages[scored["passage"]]["text"], min_words=3)
+            if scored["position"] < len(said):
+                found.append(said[scored["position"]])
+    return found
 
 
 def corpus_settings(settings: Settings, corpus: Path) -> Settings:

@@ -20,6 +20,7 @@ from lab.stats import percentile
 from rails.groundedness.checker import HEDGE, GroundednessChecker
 
 REFUSING_MODES = {"refused", "no_context", "error"}
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def refused(row: dict[str, Any]) -> bool:
@@ -33,13 +34,19 @@ def score(query: dict, row: dict[str, Any], embed: Callable) -> dict[str, Any]:
     grounded = None
     if not declined and row["passages"]:
         checker = GroundednessChecker(embed=embed)
-        grounded = checker.check(answer, row["passages"], query["question"]).supported
+        # An unsure answer's own words are railyard's: the passage it quotes is the claim.
+        claim = row.get("quoted") or answer
+        grounded = checker.check(claim, row["passages"], query["question"]).supported
     cited = row["sources"]
     expected = query.get("sources") or ([query["source"]] if query.get("source") else [])
     rank = next((i + 1 for i, s in enumerate(cited) if s in expected), None)
+    candidates = row.get("candidates")
     return {
         "answerable": query.get("answerable", True),
         "matched": _matched(query, answer),
+        # Any scored candidate sentence states a reference fact (recall of the answering
+        # sentence among the candidates; None when nothing was scored).
+        "candidate_hit": any(_matched(query, c) for c in candidates) if candidates else None,
         "source_hit": rank is not None if expected else None,
         "source_rank": rank,
         "all_sources_hit": all(s in cited for s in expected) if len(expected) > 1 else None,
@@ -51,11 +58,17 @@ def score(query: dict, row: dict[str, Any], embed: Callable) -> dict[str, Any]:
 def _matched(query: dict, answer: str) -> bool | None:
     """Any reference fact in the answer; with `reference_all` (a question of several parts),
     one fact of every group."""
-    text = answer.lower()
+    text = normalised(answer)
     groups = query.get("reference_all") or ([query["reference"]] if query.get("reference") else [])
     if not groups:
         return None
-    return all(any(r.lower() in text for r in group) for group in groups)
+    return all(any(normalised(r) in text for r in group) for group in groups)
+
+
+def normalised(text: str) -> str:
+    """Lower case, straight quotes, single spaces: the validation sets' matching rule."""
+    text = text.translate(QUOTES).lower()
+    return " ".join(text.split())
 
 
 def _share(flags: list[bool | None]) -> float | None:
@@ -87,6 +100,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "escalation_rate": round(len(escalated) / len(rows), 3) if rows else None,
         "fallback_reasons": dict(reasons),
         "answer_match": _share([r["matched"] for r in answerable]),
+        "candidate_recall": _share([r.get("candidate_hit") for r in answerable]),
         "source_hit": _share([r["source_hit"] for r in answerable]),
         "source_hit@1": _share([r.get("source_rank") == 1 for r in answerable]),
         "two_document_hit": _share([r.get("all_sources_hit") for r in answerable]),

@@ -82,6 +82,7 @@ class Parts:
             groundedness=GroundednessChecker(),
             cache=self.cache,
             routing=self.routing,
+            embed=self.knowledge.ingestor.embedder.embed,
         )
         return dataclasses.replace(context, **changes)
 
@@ -110,6 +111,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         answer=answer,
         candidates=settings.answer_candidates,
         min_confidence=settings.answer_min_confidence,
+        unsure_confidence=settings.answer_unsure_confidence,
     )
 
 

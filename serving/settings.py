@@ -144,11 +144,12 @@ class Settings(BaseSettings):
     )
     retrieval_k: int = Field(4, ge=1, le=50, description="Chunks retrieved per question.")
     retrieval_min_score: float = Field(
-        0.35,
+        0.0,
         ge=-1,
         le=1,
-        description="Cosine similarity below which a chunk is not relevant; with none relevant "
-        "the answer is 'I don't know' and no model is called.",
+        description="Cosine similarity below which a retrieved chunk is dropped before the "
+        "answer step; with none left the answer is 'I don't know' and no model is called. "
+        "0 (default): no absolute gate, the answerability model decides.",
     )
     retrieval_timeout_s: float = Field(
         10, gt=0, description="Longest wait for the vector store; past it (or on its error) "
@@ -172,12 +173,19 @@ class Settings(BaseSettings):
     answer_candidates: int = Field(
         6, ge=1, le=50, description="select: candidate sentences scored per question part."
     )
-    answer_min_confidence: float = Field(
-        0.9,
-        description="select: how much better the best sentence must explain the question than "
-        "no passage (mean log-probability per question token, local model) for an answer; "
-        "below it railyard says it does not know, or asks the fallback model when one is "
-        "configured. Calibrated on the 18F dev set (`railyard eval`, evals/README.md).",
+    answer_min_confidence: float | None = Field(
+        None,
+        description="select: the calibrated probability (0..1, graph/answerability.json, "
+        "fitted by `railyard train answerability`) at or above which the chosen sentences are "
+        "given as the answer; below it the closest passage is offered as possibly not "
+        "answering, or the fallback model is asked when one is configured. Empty: the fitted "
+        "model's own threshold.",
+    )
+    answer_unsure_confidence: float | None = Field(
+        None,
+        description="select: the probability below which the answer is 'I don't know' (naming "
+        "the nearest page when the search agrees on one) instead of the closest passage. "
+        "Empty: the fitted model's own threshold.",
     )
 
     rails_enabled: bool = Field(

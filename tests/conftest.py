@@ -257,6 +257,23 @@ def guarded_gateway(run_dir, vllm_url, fallback_server, redteam_knowledge_base, 
 
 
 @pytest.fixture(scope="session")
+def served_gateway(run_dir, vllm_url, knowledge_base):
+    """`railyard serve` with its defaults (no fallback configured; answer mode auto, i.e.
+    select for the packaged base model: greedy log-probabilities, so deterministic; rails and
+    the answer cache on) on the session's vLLM. Shared by the semantic cache and the answer
+    tests (one gateway per configuration)."""
+    name = "served-gateway"
+    server = railyard_serve(
+        name, run_dir / "logs", data_dir=str(run_dir / name), local_base_url=vllm_url,
+        knowledge_base=f'["{knowledge_base}"]',
+        ingest_roots=f'["{knowledge_base}", "{run_dir / "incoming"}"]',
+    )  # fmt: skip
+    server.start().wait("/readyz", 300)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def guarded_client(guarded_gateway: Server) -> openai.OpenAI:
     return openai.OpenAI(base_url=guarded_gateway.url + "/v1", api_key="unused", max_retries=0)
 

@@ -13,11 +13,10 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.errors import PromptTooLong
 from graph.holdback import HoldBack
-from graph.nodes.retrieve import last_user_message
 from graph.protocols import ChatRequest, Generation, Usage, no_generation
 from graph.routing import escalated as after
 from graph.routing import take_over
-from graph.state import State
+from graph.state import State, asked
 from graph.tracing import SpanTimer
 
 log = logging.getLogger("railyard.generate")
@@ -114,9 +113,7 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
     params = state["params"]
     chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
     routing = context.routing
-    route, score = routing.first_route(
-        last_user_message(state), chunks, escalated=bool(state.get("escalate"))
-    )
+    route, score = routing.first_route(asked(state), chunks, escalated=bool(state.get("escalate")))
     request = ChatRequest(
         messages=context.prompt.render(state["messages"], chunks),
         max_tokens=params["max_tokens"],
@@ -138,7 +135,7 @@ def _guard(state: State, context: Context, write) -> HoldBack:
     passages = [
         p["text"] for p in (state.get("passages") or [])[: context.retrieval.context_chunks]
     ]
-    question = last_user_message(state)
+    question = asked(state)
 
     async def check(text: str, preceding: str = ""):
         return await context.rails.check_output(

@@ -20,5 +20,7 @@ async def no_answer(state: State, runtime: Runtime[Context]) -> dict:
         "prompt_version": prompt.version_id,
         "streamed": True,
         "answer_mode": "no_context",
+        "confidence": 0.0,
+        "decision": "none",
         "spans": [timer.span(reason="no relevant chunk")],
     }

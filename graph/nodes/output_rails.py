@@ -7,8 +7,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.holdback import SOFT_ACTIONS
-from graph.nodes.retrieve import last_user_message
-from graph.state import State
+from graph.state import State, asked
 from graph.tracing import SpanTimer
 
 
@@ -19,11 +18,14 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
     rails = state.get("rails", []) + state.get("retrieval_rails", [])
     update: dict = {"rails": rails}
     checked = state.get("output_checked") or state["answer_mode"] in ("refused", "no_context")
+    # An unsure answer's own words ("may not answer exactly this") are railyard's, not a claim
+    # about the documents: the rails check the passage it quotes.
+    quoted = state.get("quoted") if state["answer_mode"] == "closest" else None
     if not checked:
         chunks = (state.get("passages") or [])[: context.retrieval.context_chunks]
         result = await context.rails.check_output(
-            answer,
-            question=last_user_message(state),
+            quoted or answer,
+            question=asked(state),
             passages=[p["text"] for p in chunks],
             system_prompt=context.prompt.system,
         )
@@ -34,7 +36,7 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
             if result.blocked.get("action") not in SOFT_ACTIONS:
                 update["route"] = "blocked"
         else:
-            update["answer"] = result.text
+            update["answer"] = answer.replace(quoted, result.text) if quoted else result.text
     final = update.get("answer", answer)
     update["answer"] = context.rails.restore_pii(final, state.get("pii_values"))
     blocked = update.get("blocked") or state.get("blocked") or {}

@@ -10,8 +10,7 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.nodes.retrieve import last_user_message
-from graph.state import State
+from graph.state import State, last_user_message
 from graph.tracing import SpanTimer
 
 CACHEABLE_MODES = {"selected", "generated", "extractive"}

@@ -10,8 +10,7 @@ from langgraph.runtime import Runtime
 from graph.answering import extractive_answer
 from graph.context import Context
 from graph.holdback import SOFT_ACTIONS
-from graph.nodes.retrieve import last_user_message
-from graph.state import State
+from graph.state import State, asked
 from graph.tracing import SpanTimer
 
 
@@ -33,7 +32,7 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
     elif mode == "generated" and used and _replace(state, context, answer, used, ungrounded):
         # The model's text is not supported (or was never asked for): the best retrieved
         # sentences answer instead, and the output rails check them (output_checked off).
-        found = extractive_answer(last_user_message(state), used)
+        found = extractive_answer(asked(state), used)
         if found:
             answer, mode = found[0], "extractive"
             cited = [used[i]["chunk_id"] for i in found[1]]
@@ -78,5 +77,5 @@ def _replace(state: State, context: Context, answer: str, used: list[dict], ungr
         return True
     if state.get("output_checked") or context.groundedness is None:
         return False
-    question = last_user_message(state)
+    question = asked(state)
     return not context.groundedness.check(answer, [p["text"] for p in used], question).supported

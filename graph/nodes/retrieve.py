@@ -13,14 +13,10 @@ from graph.answering import question_parts
 from graph.context import Context, RetrievalSettings
 from graph.errors import RetrievalUnavailable
 from graph.protocols import Passage, Retrieval
-from graph.state import State
+from graph.state import State, asked, last_user_message
 from graph.tracing import SpanTimer
 
 log = logging.getLogger("railyard.retrieve")
-
-
-def last_user_message(state: State) -> str:
-    return next(m["content"] for m in reversed(state["messages"]) if m["role"] == "user")
 
 
 def cache_scope(state: State, context: Context) -> str | None:
@@ -70,13 +66,14 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         # A paraphrase of an answered question: its (already neutralised) chunks come back.
         span = timer.span(cache="hit", similarity=cache["similarity"])
         return {"passages": cache["entry"]["passages"], "cache": cache, "spans": [span]}
-    parts = question_parts(last_user_message(state))
+    parts = question_parts(asked(state))
     results = [await _search(context, part) for part in parts]
     result = results[0] if len(results) == 1 else _merged(results, settings.k)
     relevant = relevant_hits(result, settings)
     passages = [
         {"chunk_id": h.chunk_id, "source": h.source, "heading": h.heading, "text": h.text,
-         "score": round(h.score or 0.0, 4)}
+         "score": round(h.score or 0.0, 4), "dense_rank": getattr(h, "dense_rank", None),
+         "text_rank": getattr(h, "text_rank", None)}
         for h in relevant
     ]  # fmt: skip
     scanned: list[dict] = []
@@ -91,9 +88,10 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         relevant=len(relevant),
         parts=len(parts),
     )
+    baseline = getattr(result, "baseline", None)
     update = {
         "passages": passages, "index_version": result.index_version, "cache": cache,
-        "spans": [span],
+        "baseline": None if baseline is None else round(baseline, 4), "spans": [span],
     }  # fmt: skip
     return update | ({"retrieval_rails": scanned} if runtime.context.rails is not None else {})
 
@@ -116,9 +114,10 @@ async def _search(context: Context, question: str) -> Retrieval:
 
 
 def relevant_hits(result: Retrieval, settings: RetrievalSettings) -> list[Passage]:
-    """Chunks similar enough to the question to answer from (dense cosine at least
-    `min_score`). Whether they really answer it is the answer step's call (graph/nodes/select.py
-    asks the model); no word of the question is checked against a vocabulary."""
+    """Chunks similar enough to the question to answer from (dense cosine at least `min_score`,
+    0 by default: no absolute gate, whose scale differs between corpora and between the
+    documents' wording and a user's). Whether they answer it is the answer step's call
+    (graph/nodes/select.py: the model's scores and the calibrated answerability model)."""
     return [h for h in result.hits if (h.score or 0.0) >= settings.min_score]
 
 

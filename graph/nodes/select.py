@@ -1,7 +1,9 @@
 """select: the model (through the router, local first) chooses the retrieved sentences that
-answer the question, and the answer quotes them in document order with their citations. A
-question the documents do not answer well enough is declined, or asked of the fallback model
-when one is configured; without a model, the lexical choice answers."""
+answer the question, and the calibrated answerability model (graph/answerability.py) says how
+likely they answer it. Three outcomes: confident, the sentences in document order with their
+citations; unsure, the closest passage, said plainly to be possibly not the answer (or the
+fallback model, when one is configured); nothing relevant, "I don't know" with the nearest
+page where the search agrees on one. Without a model, the lexical choice answers."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ import logging
 
 from langgraph.runtime import Runtime
 
+from graph import answerability
+from graph.answerability import agree
 from graph.answering import compose, extractive_answer
 from graph.context import Context
-from graph.nodes.retrieve import last_user_message
 from graph.protocols import no_generation
 from graph.selection import choose
-from graph.state import State
+from graph.state import State, asked
 from graph.tracing import SpanTimer
 
 log = logging.getLogger("railyard.select")
@@ -25,7 +28,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("select")
     context = runtime.context
     settings = context.retrieval
-    question = last_user_message(state)
+    question = asked(state)
     passages = (state.get("passages") or [])[: settings.context_chunks]
     done = {"prompt_version": context.prompt.version_id, "streamed": False}
     if context.routing.first == "fallback":
@@ -34,8 +37,11 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     try:
         if context.scorer is None:
             raise LookupError("no scoring model configured")
-        choice = await choose(context.scorer, question, passages,
-                              limit=settings.candidates, request_id=state["trace_id"])  # fmt: skip
+        choice = await choose(
+            context.scorer, question, passages, limit=settings.candidates,
+            request_id=state["trace_id"], embed=context.embed,
+            template=context.prompt.score_template,
+        )  # fmt: skip
     except Exception as e:  # the local model is down or not configured
         log.warning("scoring failed (%s); answering without the model", e)
         if context.routing.falls_back_on("unsure"):
@@ -46,25 +52,48 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         span = timer.span(model=None, chosen=cited, error=type(e).__name__)
         return done | _answer(generation, "extractive", passages, cited, span)
     generation = dataclasses.asdict(choice.generation)
+    model = answerability.load()
+    signals = [dataclasses.replace(s, baseline=state.get("baseline")) for s in choice.signals]
+    features = [s.vector() for s in signals]
+    confidence = min((model.probability(f) for f in features), default=0.0)
+    decision = model.decide(confidence, settings.min_confidence, settings.unsure_confidence)
     span = dict(
         model=generation["model"], route=generation["route"],
         prompt_tokens=generation["usage"]["prompt_tokens"], cost_usd=generation["cost_usd"],
-        latency_s=generation["latency_s"], confidence=choice.confidence,
-        min_confidence=settings.min_confidence, scored=choice.scored,
+        latency_s=generation["latency_s"], confidence=round(confidence, 4), decision=decision,
+        best_gain=choice.confidence, features=features, scored=choice.scored,
         unexplained=choice.unexplained,
     )  # fmt: skip
-    if choice.confidence < settings.min_confidence or choice.unexplained:
-        if context.routing.falls_back_on("unsure"):
-            return done | _escalate("low_confidence", timer, generation, **span)
-        generation["text"] = context.prompt.no_context_answer
+    done |= {"confidence": round(confidence, 4), "decision": decision}
+    # Unsure: the fallback model, when configured, may know better than the closest passage;
+    # nothing relevant in the handbook is not worth a paid call.
+    if decision == "unsure" and context.routing.falls_back_on("unsure"):
+        return done | _escalate("low_confidence", timer, generation, **span)
+    generation["ttft_s"] = generation["latency_s"]
+    if decision == "none":
+        generation["text"] = _dont_know(context, passages)
         return done | {
             "generation": generation,
             "answer_mode": "no_context",
             "spans": [timer.span(**span, answered=False)],
         }
+    if decision == "unsure":
+        quote, cited = compose(choice.chosen)
+        source = passages[cited[0]]["source"] if cited else ""
+        generation["text"] = context.prompt.unsure_answer.format(passage=quote, source=source)
+        update = _answer(generation, "closest", passages, cited, timer.span(**span))
+        return done | update | {"quoted": quote}
     text, cited = compose(choice.chosen)
-    generation |= {"text": text, "ttft_s": generation["latency_s"]}
+    generation["text"] = text
     return done | _answer(generation, "selected", passages, cited, timer.span(**span, chosen=cited))
+
+
+def _dont_know(context: Context, passages: list[dict]) -> str:
+    """ "I don't know", naming the nearest page when dense and keyword search agree on it."""
+    text = context.prompt.no_context_answer
+    if agree(passages):
+        text = f"{text} {context.prompt.topic_hint.format(source=passages[0]['source'])}"
+    return text
 
 
 def _answer(generation: dict, mode: str, passages: list[dict], cited: list[int], span) -> dict:

@@ -6,6 +6,14 @@ citations, answers scored by the one scorer (lab/scoring.py).
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +25,8 @@ from serving.settings import Settings
 
 ANSWER_FIGURES = (
     "source_hit@1", "source_hit", "two_document_hit", "answer_match", "grounded",
-    "false_refusals", "refusal_on_unanswerable", "answered_by_model", "latency_p50_ms",
+    "false_refusals", "refusal_on_unanswerable", "answered_by_model", "candidate_recall",
+    "latency_p50_ms",
     "latency_p95_ms", "ttft_p50_ms", "cost_usd", "routes", "fallback_reasons", "rail_blocks",
 )  # fmt: skip
 
@@ -38,7 +47,7 @@ async def evaluate(
                 advance()
     answers = summarise(rows)
     matched = [r["matched"] for r in rows if r["answerable"] and r["matched"] is not None]
-    return {
+    return provenance(settings) | {
         "corpus": str(corpus),
         "questions": len(qa),
         "answerable": sum(q["answerable"] for q in qa),
@@ -49,6 +58,8 @@ async def evaluate(
         "answer_matched": {"hits": sum(matched), "n": len(matched)},
         "min_confidence": answer.min_confidence,
         "answers": {name: answers[name] for name in ANSWER_FIGURES},
+        "outcomes": _outcomes(rows),
+        "reliability": reliability(rows),
         "confidence": _confidence(rows),
         "failures": [
             {"id": r["id"], "answer": r["answer"][:200], "cited": r["sources"][:3]}
@@ -58,12 +69,121 @@ async def evaluate(
     }
 
 
+def _outcomes(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """How many answerable and unanswerable questions got each of the three outcomes."""
+    found: dict[str, dict[str, int]] = {"answerable": {}, "unanswerable": {}}
+    for row in rows:
+        key = "answerable" if row["answerable"] else "unanswerable"
+        decision = row.get("decision") or row.get("answer_mode") or "error"
+        found[key][decision] = found[key].get(decision, 0) + 1
+    return found
+
+
+def reliability(rows: list[dict], edges=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> list[dict]:
+    """The calibration of `confidence` (how likely the handbook answers the question): per
+    bin, the mean confidence beside the observed share of answerable questions, and of
+    questions whose answer states the reference fact; the expected calibration error (against
+    answerable) as the last row."""
+    scored = [
+        (r["confidence"], bool(r["answerable"]), bool(r["answerable"] and r["matched"]))
+        for r in rows
+        if r.get("confidence") is not None
+    ]
+    table, error = [], 0.0
+    for low, high in itertools.pairwise(edges):
+        inside = [s for s in scored if low <= s[0] < high or (high == 1.0 and s[0] == 1.0)]
+        if not inside:
+            continue
+        predicted = statistics.fmean(p for p, _, _ in inside)
+        answerable = statistics.fmean(a for _, a, _ in inside)
+        error += len(inside) / len(scored) * abs(predicted - answerable)
+        table.append(
+            {"bin": f"{low:.1f}-{high:.1f}", "n": len(inside),
+             "mean_confidence": round(predicted, 3), "observed_answerable": round(answerable, 3),
+             "observed_correct": round(statistics.fmean(c for _, _, c in inside), 3)}
+        )  # fmt: skip
+    return table + ([{"expected_calibration_error": round(error, 3)}] if scored else [])
+
+
+def provenance(settings: Settings) -> dict[str, Any]:
+    """Where a report comes from: the commit, the date, the machine, and the settings that
+    differ from `railyard serve`'s defaults (none, for a report of the served default)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    defaults = Settings.model_construct()
+    changed = sorted(
+        name for name in Settings.model_fields
+        if name.startswith(("answer_", "retrieval_", "routing_", "rails_", "prompt_"))
+        and getattr(settings, name) != getattr(defaults, name)
+    )  # fmt: skip
+    return {
+        "command": "railyard " + " ".join(sys.argv[1:]),
+        "commit": commit + ("+uncommitted" if dirty else ""),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, "
+        + ("an NVIDIA GPU" if shutil.which("nvidia-smi") else "no GPU"),
+        "settings_changed": {name: str(getattr(settings, name)) for name in changed},
+    }
+
+
 def _confidence(rows: list[dict]) -> dict[str, list[float]]:
-    """The select step's confidence per question, answerable and not: what the threshold
-    (RAILYARD_ANSWER_MIN_CONFIDENCE) separates."""
+    """The calibrated confidence per question, answerable and not: what the thresholds
+    (graph/answerability.json) separate."""
     found: dict[str, list[float]] = {"answerable": [], "unanswerable": []}
     for row in rows:
         if row.get("confidence") is not None:
             key = "answerable" if row["answerable"] else "unanswerable"
             found[key].append(row["confidence"])
     return {key: sorted(values) for key, values in found.items()}
+
+
+async def evaluate_followups(
+    settings: Settings, conversations: list[dict], corpus: Path, *, max_tokens: int = 96
+) -> dict[str, Any]:
+    """Conversations of several user turns, each turn asked after the earlier turns and their
+    answers (as a client sends them), and again alone (the control: what the turn's own words
+    find). Per turn index: the expected file cited first and among the citations, and the
+    reference fact in the answer."""
+    by_turn: dict[str, dict[str, dict[str, list[bool]]]] = {}
+    async with services(corpus_settings(settings, corpus)) as built:
+        request_graph = build(built.context())
+        embed = built.knowledge.ingestor.embedder.embed
+        turns = sum(len(c["turns"]) for c in conversations)
+        with task("eval: follow-ups", 2 * turns) as advance:
+            for conversation in conversations:
+                history: list[dict] = []
+                for index, turn in enumerate(conversation["turns"], start=1):
+                    query = {"id": conversation["id"], **turn, "answerable": True,
+                             "reference": turn["must_contain_any"]}  # fmt: skip
+                    for mode, earlier in (("with_history", history), ("alone", [])):
+                        row = await run_query(request_graph, query, max_tokens, built, earlier)
+                        scored = score(query, row, embed)
+                        figures = by_turn.setdefault(str(index), {}).setdefault(mode, {})
+                        for name, value in (("source_hit@1", scored["source_rank"] == 1),
+                                            ("source_hit", bool(scored["source_hit"])),
+                                            ("answer_match", bool(scored["matched"]))):  # fmt: skip
+                            figures.setdefault(name, []).append(value)
+                        if mode == "with_history":
+                            answer = row["answer"]
+                        advance()
+                    history = [*history, {"role": "user", "content": turn["question"]},
+                               {"role": "assistant", "content": answer}]  # fmt: skip
+    return provenance(settings) | {
+        "corpus": str(corpus),
+        "conversations": len(conversations),
+        "by_turn": {
+            turn: {
+                mode: {
+                    name: {"share": round(sum(v) / len(v), 3), "n": len(v)}
+                    for name, v in figures.items()
+                }
+                for mode, figures in modes.items()
+            }
+            for turn, modes in sorted(by_turn.items())
+        },
+    }

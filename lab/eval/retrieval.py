@@ -38,10 +38,13 @@ def retrieval(settings: Settings, qa: list[dict], corpus: Path, k: int = 5) -> d
                     hits = retriever.search(q["question"], k=k, mode=mode).hits
                     latencies.append(time.perf_counter() - start)
                     sources = [h.source for h in hits]
-                    ranks.append(sources.index(q["source"]) + 1 if q["source"] in sources else None)
+                    expected = q.get("sources") or [q["source"]]
+                    found = [sources.index(s) + 1 for s in expected if s in sources]
+                    ranks.append(min(found) if found else None)
                     advance()
             report[mode] = {
                 "hit@1": sum(r == 1 for r in ranks) / len(ranks),
+                "hit@3": sum(r is not None and r <= 3 for r in ranks) / len(ranks),
                 f"hit@{k}": sum(r is not None for r in ranks) / len(ranks),
                 "mrr": sum(1 / r for r in ranks if r) / len(ranks),
                 "p50_ms": statistics.median(latencies) * 1000,
@@ -63,9 +66,13 @@ def _gate(retriever: HybridRetriever, qa: list[dict], gate) -> dict:
         key = "answerable" if q["answerable"] else "unanswerable"
         refused[key].append(not relevant_hits(result, gate))
     return {
-        "false_refusals": sum(refused["answerable"]) / len(refused["answerable"]),
-        "refusal_on_unanswerable": sum(refused["unanswerable"]) / len(refused["unanswerable"]),
+        "false_refusals": _share(refused["answerable"]),
+        "refusal_on_unanswerable": _share(refused["unanswerable"]),
     }
+
+
+def _share(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
 
 
 def _top_scores(retriever: HybridRetriever, qa: list[dict]) -> dict:

@@ -100,9 +100,14 @@ class RailyardInfo(BaseModel):
     """False when no model was asked (an extractive or no-context answer, a cached or blocked
     one): route and cost then say where the answer came from, not a model's price."""
     prompt_version: str
-    answer_mode: Literal["selected", "generated", "extractive", "no_context", "refused"] = (
-        "generated"
-    )
+    answer_mode: Literal[
+        "selected", "closest", "generated", "extractive", "no_context", "refused"
+    ] = "generated"
+    confidence: float | None = None
+    """select answers: how likely (0..1, calibrated) the passages answer the question."""
+    decision: Literal["answer", "unsure", "none"] | None = None
+    """select answers: answer (confident), unsure (the closest passage, said to be so) or
+    none ("I don't know")."""
 
 
 def completion_id() -> str:

@@ -351,4 +351,6 @@ def _railyard_info(state: dict[str, Any], caller: Caller | None) -> RailyardInfo
         model_called=model_called(state["generation"]),
         prompt_version=state["prompt_version"],
         answer_mode=state.get("answer_mode", "generated"),
+        confidence=state.get("confidence"),
+        decision=state.get("decision"),
     )

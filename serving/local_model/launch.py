@@ -61,8 +61,10 @@ def build_command(settings: Settings, model: str) -> VLLMCommand:
         argv += ["--chat-template", str(TEMPLATES / "completion.jinja")]
     env = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
     if device == "cpu":
-        # float32: bf16 is slow on AVX2; eager: starts in ~56 s instead of ~125 s.
-        argv += ["--dtype", "float32", "--enforce-eager"]
+        # bf16 where the CPU has bf16 matrix instructions (AMX or AVX512-BF16: the scoring
+        # call ran ~30 % faster, log-probabilities equal to 0.01), float32 elsewhere (bf16 is
+        # slow on AVX2); eager: starts in ~56 s instead of ~125 s.
+        argv += ["--dtype", cpu_dtype(), "--enforce-eager"]
         cores = os.cpu_count() or 1
         env |= {
             "VLLM_CPU_KVCACHE_SPACE": str(settings.local_kv_cache_gib),
@@ -77,6 +79,15 @@ def build_command(settings: Settings, model: str) -> VLLMCommand:
         env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     argv += settings.local_extra_args
     return VLLMCommand(argv=argv, env=env, model=model, device=device)
+
+
+def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """bfloat16 on a CPU with bf16 matrix instructions, else float32."""
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return "float32"
+    return "bfloat16" if flags & {"amx_bf16", "avx512_bf16"} else "float32"
 
 
 def _cpu_preload_libraries() -> list[str]:

@@ -83,6 +83,8 @@ def build_trace(
         "route": route,
         "outcome": outcome_of(state),
         "answer_mode": state.get("answer_mode", "generated"),
+        "confidence": state.get("confidence"),
+        "decision": state.get("decision"),
         "prompt_version": state.get("prompt_version"),
         "prompt_hash": state.get("prompt_hash") or model_call.get("prompt_hash"),
         "cost_usd": generation.get("cost_usd", 0.0),

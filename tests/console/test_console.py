@@ -5,6 +5,7 @@ each page is saved as a screenshot (tests/support/browser.py says how docs/conso
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import httpx
@@ -164,6 +165,12 @@ def test_the_playground_streams_an_answer_with_its_route_tokens_and_cost(
         assert tokens in asked["badges"]
     assert usd(trace["cost_usd"]) in asked["badges"]
     assert trace["prompt_version"] in asked["badges"]
+    # Which of the three outcomes it was, with the calibrated confidence (the served default
+    # is the select mode: every answer has a decision).
+    outcome = {"answer": "answered", "unsure": "closest passage (unsure)",
+               "none": "not in the handbook"}[trace["decision"]]  # fmt: skip
+    percent = math.floor(trace["confidence"] * 100 + 0.5)  # JavaScript's Math.round
+    assert f"{outcome} · {percent}%" in asked["badges"]
     assert any(b.startswith("TTFT ") and b.endswith(" ms") for b in asked["badges"])
     assert not asked["errors"], asked["errors"]
 

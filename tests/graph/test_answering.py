@@ -77,3 +77,31 @@ def test_lexical_answer_covers_each_part():
 def test_no_overlap_no_extractive_answer():
     passages = [{"score": 0.5, "text": "The office is near the Civic Center station."}]
     assert extractive_answer("Who signs travel vouchers?", passages) is None
+
+
+def test_a_message_of_several_sentences_is_split_into_its_requests():
+    assert question_parts(
+        "First work trip coming up. What's the cap on a hotel room? Also, I never got a "
+        "government charge card - is that a problem?"
+    ) == [
+        "First work trip coming up. What's the cap on a hotel room?",
+        "I never got a government charge card - is that a problem?",
+    ]
+    # A statement after the question that says enough is a request of its own.
+    assert question_parts(
+        "Who do I tell about a phishing email? Separately, my badge reader keeps throwing a "
+        "certificate error."
+    ) == [
+        "Who do I tell about a phishing email?",
+        "my badge reader keeps throwing a certificate error.",
+    ]
+
+
+def test_a_leading_condition_stays_with_its_question():
+    question = "If I have worked fewer than three years, how much annual leave do I earn?"
+    assert question_parts(question) == [question]
+    assert question_parts("When is payday, and who runs payroll?") == [
+        "When is payday?", "who runs payroll?",
+    ]  # fmt: skip
+    scene = "My kid has the flu. Do I have to use vacation to stay home with her?"
+    assert question_parts(scene) == [scene]

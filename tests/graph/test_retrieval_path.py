@@ -41,6 +41,7 @@ def context(vllm_url, fallback_server, tmp_path_factory, embedder):
         retriever=HybridRetriever(ingestor.store, ingestor.manifest, embedder),
         retrieval=RetrievalSettings(),
         groundedness=GroundednessChecker(),
+        embed=embedder.embed,
     )
     ingestor.close()
 
@@ -70,7 +71,8 @@ async def test_the_model_chooses_the_sentences_that_answer(context):
     assert generation["route"] == "local" and generation["model"] != "none"
     assert generation["usage"]["prompt_tokens"] > 0 and generation["cost_usd"] > 0
     select = state["spans"][1]["attributes"]
-    assert select["confidence"] >= context.retrieval.min_confidence and select["scored"]
+    assert state["decision"] == "answer" and select["scored"]
+    assert select["confidence"] == state["confidence"] and 0.0 <= state["confidence"] <= 1.0
 
 
 async def test_each_part_of_a_two_part_question_is_answered_and_cited(context):
@@ -82,17 +84,44 @@ async def test_each_part_of_a_two_part_question_is_answered_and_cited(context):
     assert {"travel/per-diem.md", "tools/laptops.txt"} <= set(sources)
 
 
-async def test_a_question_the_passages_do_not_explain_is_declined(context):
-    unsure = with_answer(context, min_confidence=50.0)
-    state = await graph.build(unsure).run(ask("How many hours of sick leave do employees earn?"))
-    assert state["answer"] == context.prompt.no_context_answer
+async def test_a_question_the_passages_do_not_answer_is_declined(context):
+    declined = with_answer(context, min_confidence=50.0, unsure_confidence=50.0)
+    state = await graph.build(declined).run(ask("How many hours of sick leave do employees earn?"))
+    assert state["answer"].startswith(context.prompt.no_context_answer)
     assert state["answer_mode"] == "no_context" and state["citations"] == []
+    assert state["decision"] == "none"
     assert state["generation"]["usage"]["prompt_tokens"] > 0  # the model was asked
+
+
+async def test_an_unsure_answer_quotes_the_closest_passage_and_says_so(context):
+    unsure = with_answer(context, min_confidence=50.0, unsure_confidence=0.0)
+    state = await graph.build(unsure).run(ask("How many hours of sick leave do employees earn?"))
+    assert state["decision"] == "unsure" and state["answer_mode"] == "closest"
+    assert state["answer"] == context.prompt.unsure_answer.format(
+        source="leave/sick-leave.md",
+        passage="Employees earn four hours of sick leave every pay period.",
+    )
+    assert state["citations"][0]["source"] == "leave/sick-leave.md"
+
+
+async def test_a_follow_up_is_retrieved_and_answered_with_the_turn_it_leans_on(context):
+    turns = InputState(
+        messages=[
+            {"role": "user", "content": "How many hours of sick leave do employees earn?"},
+            {"role": "assistant", "content": "Four hours every pay period."},
+            {"role": "user", "content": "How do I request it?"},
+        ],
+        params={"max_tokens": 48, "temperature": 0.0},
+        trace_id="t",
+    )
+    state = await graph.build(context).run(turns)
+    assert "time tracking system" in state["answer"]
+    assert state["citations"][0]["source"] == "leave/sick-leave.md"
 
 
 async def test_unsure_answers_go_to_the_fallback_when_one_is_configured(context):
     unsure = replace(
-        with_answer(context, min_confidence=50.0),
+        with_answer(context, min_confidence=50.0, unsure_confidence=0.0),
         routing=policy("local-first", fallback_configured=True),
     )
     state = await graph.build(unsure).run(ask("How many hours of sick leave do employees earn?"))
@@ -133,11 +162,20 @@ async def test_extractive_answer_quotes_the_best_sentence(context):
     assert state["citations"][0]["source"] == "leave/sick-leave.md"
 
 
-async def test_unrelated_questions_are_not_sent_to_a_model(context):
+async def test_an_unrelated_question_is_declined_once_the_model_has_looked(context):
     state = await graph.build(context).run(ask("What is the boiling point of mercury?"))
+    assert [s["name"] for s in state["spans"]] == ["retrieve", "select", "respond"]
+    assert state["decision"] == "none" and state["confidence"] < 0.5
+    assert state["answer"].startswith(context.prompt.no_context_answer)
+    assert state["answer_mode"] == "no_context" and state["citations"] == []
+
+
+async def test_nothing_retrieved_is_not_sent_to_a_model(context):
+    empty = with_answer(context, min_score=0.99)
+    state = await graph.build(empty).run(ask("What is the boiling point of mercury?"))
     assert [s["name"] for s in state["spans"]] == ["retrieve", "no_answer", "respond"]
     assert state["answer"] == context.prompt.no_context_answer
-    assert state["answer_mode"] == "no_context" and state["citations"] == []
+    assert state["decision"] == "none" and state["generation"]["model"] == "none"
     assert state["generation"]["cost_usd"] == 0
 
 

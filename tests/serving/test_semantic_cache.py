@@ -10,7 +10,6 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import serve
 from tests.serving.test_observability import metric, trace_of
 
 QUESTION = "How much sick leave do employees earn every pay period?"
@@ -18,17 +17,10 @@ PARAPHRASE = "How much sick leave does an employee earn each pay period?"
 
 
 @pytest.fixture(scope="module")
-def cache_gateway(run_dir, vllm_url, fallback_server, knowledge_base):
-    server = serve(
-        "cache-gateway", run_dir, fallback_server, knowledge_base,
-        local_base_url=vllm_url, cache_enabled="true",
-        # The served default: the model chooses retrieved sentences (greedy log-probabilities,
-        # so deterministic), and what is cached is known.
-        answer_mode="select",
-    )  # fmt: skip
-    server.start().wait("/readyz", 300)
-    yield server
-    server.stop()
+def cache_gateway(served_gateway):
+    # The served default: the model chooses retrieved sentences (greedy log-probabilities, so
+    # deterministic), and what is cached is known.
+    return served_gateway
 
 
 @pytest.fixture(scope="module")

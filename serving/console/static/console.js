@@ -3,6 +3,9 @@
 // textContent, never parsed as HTML.
 "use strict";
 
+// The three outcomes of a select answer (railyard.decision), as a person reads them.
+const OUTCOMES = { answer: "answered", unsure: "closest passage (unsure)", none: "not in the handbook" };
+
 const KEY_STORAGE = "railyard-key";
 const session = { key: sessionStorage.getItem(KEY_STORAGE), me: null };
 const chat = { messages: [], thread: newId(), turns: [] };
@@ -321,6 +324,9 @@ function answerMeta({ info, usage, failure, ttft, total, panel }) {
   out.push(h("div", { class: "badges" },
     badge(info.route, "route route-" + info.route),
     badge(info.answer_mode, "mode"),
+    info.decision ? h("span", { class: "badge decision-" + info.decision, "data-decision": info.decision,
+      title: "how sure railyard is that the handbook answers this (calibrated confidence)" },
+      `${OUTCOMES[info.decision] || info.decision} · ${Math.round((info.confidence || 0) * 100)}%`) : null,
     info.model_called === false ? badge("no model call", "muted") : null,
     usage ? badge(`${usage.prompt_tokens} in · ${usage.completion_tokens} out tokens`, "tokens") : null,
     badge(usd(info.cost_usd), "cost"),
