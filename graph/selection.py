@@ -120,18 +120,24 @@ async def choose(
     request_id: str = "",
     embed: Embed | None = None,
     template: str = PROMPT,
+    context: str = "",
 ) -> Choice:
-    """Score every part's candidates in one scoring request and keep each part's best."""
-    parts = question_parts(question)
-    similarity = await _similarities(embed, parts, passages)
+    """Score every part's candidates in one scoring request and keep each part's best. With
+    `context` (the earlier turns a follow-up leans on), the question is one part, candidates
+    are found for the context and the question together, and the model scores the question's
+    tokens after the context: how much a sentence explains the follow-up, in its conversation."""
+    parts = [question] if context else question_parts(question)
+    found_by = [f"{context} {part}".strip() for part in parts]
+    similarity = await _similarities(embed, found_by, passages)
     pools = [
-        candidates(part, passages, limit, similarity[i] if similarity else None)
-        for i, part in enumerate(parts)
+        candidates(text, passages, limit, similarity[i] if similarity else None)
+        for i, text in enumerate(found_by)
     ]
+    after = f" {context}" if context else ""
     pairs: list[tuple[str, str]] = []
     for part, pool in zip(parts, pools, strict=True):
-        pairs.append((template.format(text="(none)"), f" {part}"))
-        pairs += [(template.format(text=_passage_text(c)), f" {part}") for c in pool]
+        pairs.append((template.format(text="(none)") + after, f" {part}"))
+        pairs += [(template.format(text=_passage_text(c)) + after, f" {part}") for c in pool]
     scores = await scorer.score(ScoreRequest(pairs, request_id=request_id))
     chosen: list[Candidate] = []
     confidences, scored, unexplained, signals, at = [], [], [], [], 0

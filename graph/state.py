@@ -109,3 +109,9 @@ def asked(state: InputState) -> str:
     """The question this turn asks, standing on its own: a follow-up ("and for part-timers?")
     with the earlier user turns it leans on (graph/conversation.py)."""
     return standalone_question(state["messages"])
+
+
+def earlier_context(state: InputState) -> str:
+    """The earlier user turns this turn leans on ("" when it stands alone)."""
+    full, turn = asked(state), last_user_message(state).strip()
+    return full[: len(full) - len(turn)].strip() if full != turn else ""

@@ -13,7 +13,7 @@ from graph.answering import question_parts
 from graph.context import Context, RetrievalSettings
 from graph.errors import RetrievalUnavailable
 from graph.protocols import Passage, Retrieval
-from graph.state import State, asked, last_user_message
+from graph.state import State, asked, earlier_context, last_user_message
 from graph.tracing import SpanTimer
 
 log = logging.getLogger("railyard.retrieve")
@@ -66,7 +66,9 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict:
         # A paraphrase of an answered question: its (already neutralised) chunks come back.
         span = timer.span(cache="hit", similarity=cache["similarity"])
         return {"passages": cache["entry"]["passages"], "cache": cache, "spans": [span]}
-    parts = question_parts(asked(state))
+    # A follow-up is searched as one request with the turns it leans on; a message that
+    # stands alone is searched part by part.
+    parts = [asked(state)] if earlier_context(state) else question_parts(asked(state))
     results = [await _search(context, part) for part in parts]
     result = results[0] if len(results) == 1 else _merged(results, settings.k)
     relevant = relevant_hits(result, settings)

@@ -18,7 +18,7 @@ from graph.answering import compose, extractive_answer
 from graph.context import Context
 from graph.protocols import no_generation
 from graph.selection import choose
-from graph.state import State, asked
+from graph.state import State, asked, earlier_context, last_user_message
 from graph.tracing import SpanTimer
 
 log = logging.getLogger("railyard.select")
@@ -29,6 +29,7 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     context = runtime.context
     settings = context.retrieval
     question = asked(state)
+    context_turns = earlier_context(state)
     passages = (state.get("passages") or [])[: settings.context_chunks]
     done = {"prompt_version": context.prompt.version_id, "streamed": False}
     if context.routing.first == "fallback":
@@ -38,9 +39,9 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         if context.scorer is None:
             raise LookupError("no scoring model configured")
         choice = await choose(
-            context.scorer, question, passages, limit=settings.candidates,
-            request_id=state["trace_id"], embed=context.embed,
-            template=context.prompt.score_template,
+            context.scorer, last_user_message(state) if context_turns else question, passages,
+            limit=settings.candidates, request_id=state["trace_id"], embed=context.embed,
+            template=context.prompt.score_template, context=context_turns,
         )  # fmt: skip
     except Exception as e:  # the local model is down or not configured
         log.warning("scoring failed (%s); answering without the model", e)
