@@ -104,7 +104,11 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         answer = "select" if prompt_style(settings) == "completion" else "generate"
     return RetrievalSettings(
         k=settings.retrieval_k,
-        min_score=settings.retrieval_min_score,
+        # select decides "nothing relevant" with the answerability model after the model has
+        # looked; a model that writes answers (generate) gets no passage below 0.35, as before.
+        min_score=settings.retrieval_min_score
+        if settings.retrieval_min_score is not None
+        else (0.0 if answer == "select" else 0.35),
         context_chunks=settings.retrieval_context_chunks,
         timeout_s=settings.retrieval_timeout_s,
         extractive=settings.retrieval_extractive,

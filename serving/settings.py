@@ -143,13 +143,14 @@ class Settings(BaseSettings):
         "examples/knowledge-base).",
     )
     retrieval_k: int = Field(4, ge=1, le=50, description="Chunks retrieved per question.")
-    retrieval_min_score: float = Field(
-        0.0,
+    retrieval_min_score: float | None = Field(
+        None,
         ge=-1,
         le=1,
         description="Cosine similarity below which a retrieved chunk is dropped before the "
         "answer step; with none left the answer is 'I don't know' and no model is called. "
-        "0 (default): no absolute gate, the answerability model decides.",
+        "Empty (default): 0 in answer mode select (no absolute gate: the answerability model "
+        "decides after the model has looked), 0.35 in generate mode.",
     )
     retrieval_timeout_s: float = Field(
         10, gt=0, description="Longest wait for the vector store; past it (or on its error) "

@@ -56,8 +56,16 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     model = answerability.load()
     signals = [dataclasses.replace(s, baseline=state.get("baseline")) for s in choice.signals]
     features = [s.vector() for s in signals]
-    confidence = min((model.probability(f) for f in features), default=0.0)
+    probabilities = [model.probability(f) for f in features] or [0.0]
+    # Every part must be answered for a confident answer; "I don't know" only when no part is.
+    confidence = min(probabilities)
     decision = model.decide(confidence, settings.min_confidence, settings.unsure_confidence)
+    if (
+        decision == "none"
+        and model.decide(max(probabilities), settings.min_confidence, settings.unsure_confidence)
+        != "none"
+    ):
+        decision = "unsure"
     span = dict(
         model=generation["model"], route=generation["route"],
         prompt_tokens=generation["usage"]["prompt_tokens"], cost_usd=generation["cost_usd"],

@@ -8,7 +8,10 @@
   must pass, its hallucinated answer be flagged, against the item's passage) or on a labelled
   set built from the corpus (real sentences as supported; numbers changed, names swapped,
   negated, and sentences from another document as unsupported): precision, recall, F1 of
-  flagging unsupported answers.
+  flagging unsupported answers; or on correct paraphrases of their passages
+  (evals/groundedness/paraphrases-18f.jsonl): the share wrongly flagged. Each beside the
+  obvious baseline, `lexical_baseline`: flag an answer with any content word (stemmed, as the
+  checker reads them) that its passage lacks.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 from ingest.embedder import MiniLMEmbedder
-from ingest.text import sentences
+from ingest.text import content_words, sentences, stem
 from lab.jsonl import read_jsonl
 from lab.progress import task
 from rails import RailsEngine
@@ -115,11 +118,14 @@ def labelled_set(corpus: Path, size: int = 60, seed: int = 7) -> list[dict]:
 def _checker(settings: Settings) -> GroundednessChecker:
     """The groundedness rail's checker with the policy's own thresholds."""
     policy = RailsEngine(settings.rails_dir).policy.get("groundedness", {})
-    return GroundednessChecker(
+    checker = GroundednessChecker(
         MiniLMEmbedder().embed,
         threshold=float(policy.get("threshold", 0.6)),
         similarity=float(policy.get("similarity", 0.78)),
     )
+    # Load MiniLM and the stop words now, so that ms_per_answer times the checks alone.
+    checker.check("The tests warm the model up.", ["Nothing here is about warming."])
+    return checker
 
 
 def groundedness(settings: Settings, corpus: Path) -> dict:
@@ -141,19 +147,63 @@ def halueval(settings: Settings, path: Path, first: int, last: int) -> dict:
     return {"items": f"{first}-{last}"} | _flagging(_checker(settings), cases)
 
 
-def _flagging(checker: GroundednessChecker, cases: list[dict]) -> dict:
-    """Precision, recall and F1 of flagging the unsupported answers."""
-    tp = fp = fn = tn = 0
-    by_kind: dict[str, list[bool]] = {}
+def paraphrases(settings: Settings, path: Path) -> dict:
+    """Correct answers that paraphrase their passage ({"context", "answer", "question"} per
+    row): the share the checker flags (false flags), beside the lexical baseline's."""
+    rows = read_jsonl(Path(path))
+    cases = [{"answer": r["answer"], "context": [r["context"]], "question": r.get("question", ""),
+              "label": "supported"} for r in rows]  # fmt: skip
+    checker = _checker(settings)
     start = time.perf_counter()
-    for case in cases:
-        result = checker.check(case["answer"], case["context"], case.get("question", ""))
-        flagged = not result.supported
+    results = [checker.check(c["answer"], c["context"], c["question"]) for c in cases]
+    elapsed = time.perf_counter() - start
+    flagged = [(c, r) for c, r in zip(cases, results, strict=True) if not r.supported]
+    baseline = [c for c in cases if lexical_flag(c["answer"], c["context"])]
+    return {
+        "file": str(path),
+        "answers": len(cases),
+        "false_flag_rate": round(len(flagged) / len(cases), 3),
+        "false_flags": [
+            {"answer": c["answer"], "reason": r.unsupported[0].reason} for c, r in flagged
+        ],
+        "ms_per_answer": round(elapsed / len(cases) * 1000, 1),
+        "lexical_baseline": {
+            "false_flag_rate": round(len(baseline) / len(cases), 3),
+            "false_flags": len(baseline),
+        },
+    }
+
+
+def lexical_flag(answer: str, context: list[str]) -> bool:
+    """The obvious baseline: an answer is unsupported when any of its content words (stemmed)
+    is not in its passage."""
+    said = {stem(w) for w in content_words("\n".join(context))}
+    return bool({stem(w) for w in content_words(answer)} - said)
+
+
+def _flagging(checker: GroundednessChecker, cases: list[dict]) -> dict:
+    """Precision, recall and F1 of flagging the unsupported answers (top level: the checker;
+    `lexical_baseline`: the same figures for lexical_flag)."""
+    start = time.perf_counter()
+    flags = [
+        not checker.check(c["answer"], c["context"], c.get("question", "")).supported for c in cases
+    ]
+    elapsed = time.perf_counter() - start
+    baseline = [lexical_flag(c["answer"], c["context"]) for c in cases]
+    return _scores(cases, flags) | {
+        "ms_per_answer": round(elapsed / len(cases) * 1000, 1),
+        "lexical_baseline": _scores(cases, baseline),
+    }
+
+
+def _scores(cases: list[dict], flags: list[bool]) -> dict:
+    tp = fp = fn = 0
+    by_kind: dict[str, list[bool]] = {}
+    for case, flagged in zip(cases, flags, strict=True):
         unsupported = case["label"] != "supported"
         tp += flagged and unsupported
         fp += flagged and not unsupported
         fn += (not flagged) and unsupported
-        tn += (not flagged) and not unsupported
         by_kind.setdefault(case["label"], []).append(flagged == unsupported)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
@@ -164,5 +214,4 @@ def _flagging(checker: GroundednessChecker, cases: list[dict]) -> dict:
         "recall": round(recall, 3),
         "f1": round(f1, 3),
         "correct_by_kind": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())},
-        "ms_per_answer": round((time.perf_counter() - start) / len(cases) * 1000, 1),
     }

@@ -78,7 +78,8 @@ async def test_the_model_chooses_the_sentences_that_answer(context):
 async def test_each_part_of_a_two_part_question_is_answered_and_cited(context):
     question = "How much of the meals rate is paid on travel days, and who issues laptops?"
     state = await graph.build(context).run(ask(question))
-    assert state["answer_mode"] == "selected"
+    # Confident in both parts, or unsure of one: either way both parts' sentences are quoted.
+    assert state["answer_mode"] in ("selected", "closest") and state["decision"] != "none"
     assert "75 percent" in state["answer"] and "IT service desk" in state["answer"]
     sources = [c["source"] for c in state["citations"]]
     assert {"travel/per-diem.md", "tools/laptops.txt"} <= set(sources)
@@ -132,17 +133,6 @@ async def test_unsure_answers_go_to_the_fallback_when_one_is_configured(context)
     assert generation["usage"]["prompt_tokens"] > 0 and generation["cost_usd"] > 0
 
 
-async def test_without_a_local_model_the_closest_sentence_answers(context, tmp_path):
-    down = RouterChatModel(Settings(local_base_url="http://127.0.0.1:9/v1", data_dir=tmp_path))
-    state = await graph.build(replace(context, scorer=down)).run(
-        ask("How many hours of sick leave do employees earn?")
-    )
-    assert state["answer_mode"] == "extractive"
-    assert state["answer"] == "Employees earn four hours of sick leave every pay period."
-    assert state["generation"]["fallback_reasons"] == ["scorer_unavailable"]
-    assert state["citations"][0]["source"] == "leave/sick-leave.md"
-
-
 async def test_generated_answers_are_grounded_or_replaced(context):
     question = "How much of the meals rate is paid on travel days?"
     state = await graph.build(with_answer(context, answer="generate")).run(ask(question))
@@ -186,3 +176,16 @@ async def test_stream_sends_only_the_checked_answer(context):
     final = events[-1][1]
     assert "".join(deltas) == final["answer"]
     assert len(deltas) == 1  # held back until checked against the context
+
+
+# Last: its unreachable router puts the scoring deployment's name in LiteLLM's cooldown, which
+# the other routers of this process then see for 30 s.
+async def test_without_a_local_model_the_closest_sentence_answers(context, tmp_path):
+    down = RouterChatModel(Settings(local_base_url="http://127.0.0.1:9/v1", data_dir=tmp_path))
+    state = await graph.build(replace(context, scorer=down)).run(
+        ask("How many hours of sick leave do employees earn?")
+    )
+    assert state["answer_mode"] == "extractive"
+    assert state["answer"] == "Employees earn four hours of sick leave every pay period."
+    assert state["generation"]["fallback_reasons"] == ["scorer_unavailable"]
+    assert state["citations"][0]["source"] == "leave/sick-leave.md"

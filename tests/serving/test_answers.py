@@ -19,9 +19,12 @@ def client(served_gateway) -> openai.OpenAI:
 
 def ask(client: openai.OpenAI, messages: list[dict], thread: str | None = None):
     headers = {"X-Railyard-Thread-Id": thread} if thread else None
+    # temperature 0 (greedy, as served) keeps these answers in a cache partition of their own,
+    # apart from the semantic cache tests on the same gateway.
     reply = client.chat.completions.create(
-        model="railyard", messages=messages, max_tokens=64, extra_headers=headers
-    )
+        model="railyard", messages=messages, max_tokens=64, temperature=0.0,
+        extra_headers=headers,
+    )  # fmt: skip
     return reply.choices[0].message.content, reply.model_extra["railyard"]
 
 
@@ -50,19 +53,19 @@ def test_the_same_follow_up_without_its_thread_is_not_about_sick_leave(client):
 
 def test_a_follow_up_sent_with_its_conversation_streams_its_answer(client):
     messages = [
-        {"role": "user", "content": "What share of the meals rate do I get when I travel?"},
-        {"role": "assistant", "content": "75 percent of the meals rate."},
-        {"role": "user", "content": "On which days is that?"},
+        {"role": "user", "content": SICK_LEAVE},
+        {"role": "assistant", "content": "Four hours every pay period."},
+        {"role": "user", "content": "How do I request it?"},
     ]
     chunks = list(
         client.chat.completions.create(
-            model="railyard", messages=messages, max_tokens=64, stream=True
+            model="railyard", messages=messages, max_tokens=64, temperature=0.0, stream=True
         )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     info = chunks[-1].model_extra["railyard"]
-    assert "first and last day of travel" in text, text
-    assert sources(info)[0] == "travel/per-diem.md"
+    assert "time tracking system" in text, text
+    assert sources(info)[0] == "leave/sick-leave.md"
 
 
 def test_an_answer_says_how_sure_it_is(client):
