@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from graph.prompt import released
+from graph.prompt import Prompt, released
 from serving.prompts import Rollout
 from serving.settings import DEFAULT_PROMPT
 from tests.support.processes import BIN, clean_env
@@ -24,8 +24,11 @@ from tests.support.processes import BIN, clean_env
 # in the words of the prompt version the request drew.
 UNCOVERED = "How do I configure the Kubernetes ingress controller for our cluster?"
 VERSIONS = released(DEFAULT_PROMPT)
-CANARY = Rollout.of({"answer@v2": 80, "answer@v3": 20})
-BASELINE = Rollout.single("answer@v2")
+# The served prompt file's version is the baseline the canary is measured against.
+SERVED = Prompt.load(DEFAULT_PROMPT)
+BASE = SERVED.version_id
+CANARY = Rollout.of({BASE: 80, "answer@v3": 20})
+BASELINE = Rollout.single(BASE)
 REQUESTS = 300
 
 
@@ -69,12 +72,12 @@ def wait_for(client: openai.OpenAI, rollout: Rollout, previous: Rollout, timeout
 @pytest.fixture
 def canary(gateway, client):
     started = time.time()
-    prompts(gateway, "rollout", "answer@v2=80", "answer@v3=20", "--note", "canary test")
+    prompts(gateway, "rollout", f"{BASE}=80", "answer@v3=20", "--note", "canary test")
     try:
         wait_for(client, CANARY, BASELINE)
         yield started
     finally:
-        prompts(gateway, "promote", "answer@v2", "--note", "test cleanup")
+        prompts(gateway, "promote", BASE, "--note", "test cleanup")
 
 
 def test_a_canary_splits_by_its_shares_sticky_and_is_rolled_back(gateway, client, canary):
@@ -105,14 +108,16 @@ def test_a_canary_splits_by_its_shares_sticky_and_is_rolled_back(gateway, client
     # Users rate the baseline's answers helpful and the candidate's not: the comparison
     # says roll back, with the feedback difference as its reason.
     for version, _, trace_id in list(answers.values())[:200]:
-        score = 1.0 if version == "answer@v2" else 0.0
+        score = 1.0 if version == BASE else 0.0
         httpx.post(f"{gateway.url}/v1/feedback", json={"trace_id": trace_id, "score": score},
                    timeout=30).raise_for_status()  # fmt: skip
     # A listing waits for the traces queued before it to be committed (by the server's writer
     # thread); the command, another process, then reads them all, from the rollout on.
     httpx.get(f"{gateway.url}/v1/traces", params={"limit": 1}, timeout=30).raise_for_status()
     since = f"{canary:.3f}"
-    report = json.loads(prompts(gateway, "compare", "v2", "v3", "--since", since, "--json").stdout)
+    report = json.loads(
+        prompts(gateway, "compare", f"v{SERVED.version}", "v3", "--since", since, "--json").stdout
+    )
     v3_requests = sum(v == "answer@v3" for v in drawn.values())
     assert report["candidate"]["requests"] >= v3_requests
     assert report["candidate"]["unanswered"]["value"] == 1.0
@@ -125,10 +130,10 @@ def test_a_canary_splits_by_its_shares_sticky_and_is_rolled_back(gateway, client
     prompts(gateway, "rollback", "--note", "candidate rated worse")
     wait_for(client, BASELINE, CANARY)
     moved = [u for u in users if drawn[u] == "answer@v3"][:10]
-    assert {ask(client, u)[0] for u in moved} == {"answer@v2"}
+    assert {ask(client, u)[0] for u in moved} == {BASE}
     history = json.loads(prompts(gateway, "history", "--json").stdout)
     assert [h["action"] for h in history[:2]] == ["rollback", "rollout"]
-    assert history[0]["rollout"] == {"answer@v2": 100.0}
+    assert history[0]["rollout"] == {BASE: 100.0}
     assert history[0]["note"] == "candidate rated worse"
 
 
