@@ -10,7 +10,8 @@ Two roles:
 - no upstream: it answers deterministically as `gpt-4o-mini` by echoing the question, counting
   tokens by whitespace (the tests' fallback).
 
-Control: POST /_fault {"mode": "none|error|hang|slow_first_token", "delay_s": 5, "times": N}
+Control: POST /_fault {"mode": "none|error|hang|slow_first_token|slow_stream", "delay_s": 5,
+"times": N} (slow_stream: delay_s between the answer's words)
 (times: how many requests the fault applies to; omitted = until reset); GET /_stats; GET
 /_requests: the last 100 request bodies received (what left the gateway, for leak tests).
 Run: railyard standin --port P [--upstream http://127.0.0.1:8001/v1] [--first-token-delay-ms N]
@@ -88,7 +89,8 @@ def build_app(
         if upstream:
             body = body | ({"model": upstream_model} if upstream_model else {})
             return await _proxy(client, upstream, body, first_delay)
-        return _stand_in(body, model, first_delay)
+        word_delay = faults.delay_s if fault == "slow_stream" else 0.0
+        return _stand_in(body, model, first_delay, word_delay)
 
     async def health(request: Request) -> Response:
         return Response(status_code=200)
@@ -124,7 +126,7 @@ async def _proxy(client: httpx.AsyncClient, upstream: str, body: dict, first_del
     return StreamingResponse(relay(), media_type="text/event-stream")
 
 
-def _stand_in(body: dict, model: str, first_delay: float) -> Response:
+def _stand_in(body: dict, model: str, first_delay: float, word_delay: float = 0.0) -> Response:
     messages = body.get("messages", [])
     question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
     words = f"The fallback model answers: {question}".split()
@@ -150,6 +152,8 @@ def _stand_in(body: dict, model: str, first_delay: float) -> Response:
         await asyncio.sleep(first_delay)
         chunk = base | {"object": "chat.completion.chunk"}
         for i, word in enumerate(words):
+            if i and word_delay:
+                await asyncio.sleep(word_delay)
             delta = {"content": (" " if i else "") + word}
             if i == 0:
                 delta["role"] = "assistant"

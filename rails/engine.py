@@ -154,7 +154,7 @@ class RailsEngine:
         threshold = float(settings.get("injection_threshold", 0.7))
         entities = self._pii_entities()
         cleaned, verdicts = [], []
-        for passage in passages:
+        for position, passage in enumerate(passages, start=1):
             start = time.perf_counter()
             text, findings = self._neutralise(passage["text"], threshold, entities)
             cleaned.append({**passage, "text": text})
@@ -163,7 +163,8 @@ class RailsEngine:
                     _verdict(
                         "neutralise retrieved content", "retrieval", "transform", None,
                         (time.perf_counter() - start) * 1000,
-                        f"{passage['chunk_id']}: {', '.join(sorted(findings))}",
+                        # The passage's place, never its id: ids are guessable from one citation.
+                        f"passage {position}: {', '.join(sorted(findings))}",
                     )
                 )  # fmt: skip
         return cleaned, verdicts

@@ -232,6 +232,12 @@ class Settings(BaseSettings):
         "anyone who can reach the port could otherwise chat (spending on the fallback API), "
         "read traces and start ingestion.",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, GET /metrics answers only `Authorization: Bearer <token>` "
+        "(Prometheus's `authorization.credentials_file`): metrics name projects, costs and "
+        "budget use. Unset: /metrics is open, as on a loopback-only gateway.",
+    )
     ingest_roots: list[Path] = Field(
         default_factory=list,
         description="Folders `POST /v1/admin/ingest` (and `railyard ingest run` handed to a "

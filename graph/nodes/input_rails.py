@@ -13,6 +13,8 @@ from graph.context import Context
 from graph.state import State
 from graph.tracing import SpanTimer
 
+BLOCKED_TURN = "[a message the input rails blocked]"
+
 
 async def input_rails(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("input_rails")
@@ -28,7 +30,16 @@ async def input_rails(state: State, runtime: Runtime[Context]) -> dict:
         if earlier.blocked:
             result = earlier
     if result.blocked:
-        update |= {"blocked": result.blocked, "refusal": result.refusal}
+        # A named thread's checkpoint keeps the turn: not the blocked text itself, and the
+        # other messages with the user's PII as placeholders.
+        messages[last]["content"] = BLOCKED_TURN
+        values: dict[str, str] = {}
+        for i, message in enumerate(messages):
+            if i != last:
+                message["content"], values = await asyncio.to_thread(
+                    rails.mask_pii, message["content"], values
+                )
+        update |= {"blocked": result.blocked, "refusal": result.refusal, "messages": messages}
     else:
         messages[last]["content"] = result.text
         # Every other message goes to the model too, and may go to an external fallback: the

@@ -45,6 +45,12 @@ def register(commands) -> None:
         help="bipia: use the task model (rails' retrieval.task_model) whatever the policy says",
     )  # fmt: skip
     evaluate.add_argument(
+        "--end-to-end", action="store_true",
+        help="bipia: plant the split's attacks in the documents the --qa file's answerable "
+        "questions are answered from (a copy of --corpus), ask them as served, and count the "
+        "answers that repeat an attack (attack success) or lost their fact (clean harmed)",
+    )  # fmt: skip
+    evaluate.add_argument(
         "--attack-kind", default="text", choices=["text", "code"],
         help="bipia: BIPIA's text attacks (default) or its code attacks",
     )  # fmt: skip
@@ -193,6 +199,23 @@ def _bipia(settings, args) -> int:
 
     from lab.eval.bipia import bipia
 
+    if args.end_to_end:
+        from lab.eval.attacks import end_to_end
+        from lab.jsonl import qa_items
+
+        if not args.corpus or not args.qa:
+            print("railyard eval bipia --end-to-end: give --corpus and --qa", file=sys.stderr)
+            return 2
+        report = asyncio.run(
+            end_to_end(
+                settings, Path(args.bipia), Path(args.corpus), qa_items(args.qa), args.split,
+                args.attack_kind,
+            )
+        )  # fmt: skip
+        Console(stderr=args.json).print(Pretty(report))
+        if args.json:
+            print(json.dumps(report))
+        return 0
     policy = yaml.safe_load((Path(settings.rails_dir) / "config.yml").read_text())
     retrieval = policy.get("custom_data", {}).get("retrieval", {})
     threshold = float(retrieval.get("injection_threshold", 0.7))

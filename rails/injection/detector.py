@@ -142,6 +142,8 @@ _INVISIBLE = frozenset({"Cf", "Mn", "Me"})
 invisible or decorative, they split words without changing what a model reads."""
 _TAGS = re.compile("[\U000e0020-\U000e007e]+")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*/|\\+,·~^]){5,}[A-Za-z]\b")
+_SPLIT = re.compile(r"(?<=[A-Za-z])-+(?=[A-Za-z])|[*`~]+|(?<=[A-Za-z])_+|_+(?=[A-Za-z])")
+"""Hyphens inside a word and markdown emphasis / code marks anywhere ("Ig-nore", "I**gnore**")."""
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[ :]?){8,}\b")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
@@ -239,6 +241,12 @@ def scan(text: str, *, depth: int = 2) -> Finding:
     """Score how strongly `text` tries to instruct the assistant against its rules."""
     plain = _normalise(text)
     found = _families(plain)
+    # Also read with hyphens and markdown marks inside words dropped (the plain reading keeps
+    # them, so that hyphenated prose is not rewritten into words it does not contain).
+    joined = _SPLIT.sub("", plain)
+    if joined != plain:
+        for family, weight in _families(joined).items():
+            found[family] = max(found.get(family, 0.0), weight)
     decoded = None
     # Unicode tag characters (U+E0020..E007E) spell ASCII that a model may read and a person
     # does not see: the text is also read with them spelled out in place.

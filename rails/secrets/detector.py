@@ -19,6 +19,10 @@ _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _PEM_BODY = re.compile(r"(?:^[A-Za-z0-9+/]{60,76}[ \t]*\n){2,}[A-Za-z0-9+/=]{4,76}[ \t]*$", re.M)
 # A line break inside a run of token characters: "AKIAIOSF\nODNN7EXAMPLE" read as one token.
 _WRAPPED = re.compile(r"(?<=[A-Za-z0-9+/=_\-])[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9+/=_\-])")
+# A token written in groups split by spaces or hyphens ("AKIA Z4R7 QW2P LM5X K3VB"): read
+# joined when the groups look like parts of one token (digits and capitals mixed in).
+_GROUP = r"(?:[A-Z0-9]{3,8}|(?=[a-z]*[0-9])[a-z0-9]{3,8})"  # capitals and digits, or with a digit
+_GROUPED = re.compile(rf"(?<![\w-])(?:{_GROUP}[ -]){{2,}}{_GROUP}(?![\w-])")
 # `password: hunter2!x` in free text; detect-secrets' keyword plugin wants code-like quoting.
 _ASSIGNED = re.compile(
     r"(?i)\b(password|passwd|pwd|passphrase|secret|api[_ -]?key|access[_ -]?key|auth[_ -]?token|"
@@ -72,12 +76,21 @@ def find(text: str) -> list[Secret]:
     inside the token (each reading of the text is searched)."""
     found: dict[str, Secret] = {}
     shown = visible(text)
-    for reading in dict.fromkeys([text, shown, _WRAPPED.sub("", shown)]):
+    readings = [text, shown, _WRAPPED.sub("", shown), _GROUPED.sub(_joined, shown)]
+    for reading in dict.fromkeys(readings):
         for secret in _find(reading):
             found.setdefault(secret.value, secret)
     if body := _PEM_BODY.search(shown):
         found.setdefault(body.group(), Secret("Private Key", body.group()))
     return list(found.values())
+
+
+def _joined(match: re.Match) -> str:
+    """Groups of a split token, joined; other runs of short words left as they are."""
+    run = match.group()
+    joined = re.sub(r"[ -]", "", run)
+    tokenish = sum(c.isdigit() for c in joined) >= 2 and any(c.isupper() for c in joined)
+    return joined if tokenish else run
 
 
 def _find(text: str) -> list[Secret]:
@@ -110,5 +123,9 @@ def redact(text: str) -> tuple[str, list[Secret]]:
         if any(s.value not in text for s in found):
             text = reading(text)
     for secret in sorted(found, key=lambda s: -len(s.value)):
-        text = text.replace(secret.value, "[REDACTED SECRET]")
+        if secret.value in text:
+            text = text.replace(secret.value, "[REDACTED SECRET]")
+        else:  # found joined: redact it as written, separators and all
+            spaced = "[ -]?".join(map(re.escape, secret.value))
+            text = re.sub(spaced, "[REDACTED SECRET]", text)
     return text, found

@@ -1,6 +1,7 @@
 """FastAPI dependencies: with API keys on, every /v1 endpoint needs a key, and the admin
-endpoints and API docs an admin key. Without keys the gateway listens on loopback only (or
-RAILYARD_ALLOW_UNAUTHENTICATED says otherwise), where every caller is the operator. Either way
+endpoints and API docs an admin key. Without keys the gateway listens on loopback only, where
+every caller is the operator; RAILYARD_ALLOW_UNAUTHENTICATED opens it to other addresses with
+every caller an anonymous non-admin (no admin endpoints, only its own address's traces). Either way
 each caller's requests to the endpoints other than chat are rate limited, apart from its chat."""
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ def identify(request: Request, authorization: str | None) -> Caller:
 
 def sees_all(request: Request, caller: Caller) -> bool:
     """Whether the caller reads every project's traces, spend and feedback: admin keys, and the
-    operator of a gateway without keys. Other keys see their own project's only."""
-    return request.app.state.keys is None or caller.admin
+    operator of a gateway without keys that listens on loopback only. Other callers see their
+    own project's spend and their own requests' traces."""
+    if request.app.state.keys is None:
+        return request.app.state.settings.loopback_only
+    return caller.admin
 
 
 async def require_key(

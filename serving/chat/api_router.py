@@ -59,7 +59,8 @@ async def create_chat_completion(
     limiter = request.app.state.limiter
     timeout_s = request.app.state.settings.request_timeout_s
     deadline = time.monotonic() + timeout_s
-    trace_id = new_trace_id()
+    traces = request.app.state.traces
+    trace_id = traces.mint() if traces is not None else new_trace_id()
     headers = {TRACE_HEADER: trace_id}
     if not body.stream:
         try:
@@ -82,6 +83,17 @@ async def create_chat_completion(
         raise _timeout(timeout_s) from None
 
     async def events():
+        try:
+            async for event in _events():
+                yield event
+        finally:
+            # A client that hangs up leaves this generator unfinished: close the service's
+            # stream now (not when it is collected), so the graph stops and what was spent is
+            # charged and traced (ChatService.stream). Shielded: the disconnect cancels us.
+            with anyio.CancelScope(shield=True):
+                await chunks.aclose()
+
+    async def _events():
         yield {"data": json.dumps(first)}
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
@@ -116,8 +128,10 @@ async def passage(
     request: Request,
     chunk_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}-[0-9a-f]{12}-[0-9]{4,}$")],
 ) -> dict:
-    """The text of a chunk a citation names (every key may ask the knowledge base, so every
-    key may read what it cites), with its source file, heading and position."""
+    """The text of a chunk a citation names, with its source file, heading and position. The
+    knowledge base is shared by every project, so every key may read what it cites, but only as
+    the chat path shows it: neutralised by the retrieval rail (secrets and PII redacted,
+    injected instructions removed) when the rails are on."""
     store = request.app.state.knowledge.ingestor.store
     hit = await asyncio.to_thread(store.passage, chunk_id)
     if hit is None:
@@ -125,7 +139,12 @@ async def passage(
             f"No passage with id '{chunk_id}' in the index (re-ingested since it was cited?).",
             param="chunk_id", code="passage_not_found",
         )  # fmt: skip
+    text = hit.text
+    if (rails := request.app.state.rails) is not None:
+        # As the retrieve node does (the rail's memo is not shared across threads).
+        [cleaned], _ = rails.scan_passages([{"text": text}])
+        text = cleaned["text"]
     return {
         "object": "passage", "chunk_id": hit.chunk_id, "source": hit.source,
-        "heading": hit.heading, "position": hit.position, "text": hit.text,
+        "heading": hit.heading, "position": hit.position, "text": text,
     }  # fmt: skip

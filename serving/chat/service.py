@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -11,6 +13,7 @@ from graph import RequestGraph
 from graph.errors import PromptTooLong, RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
 from graph.prompt import Prompt
+from graph.protocols import no_generation
 from graph.state import InputState, Params
 from serving.access import Caller
 from serving.access.budgets import Budgets
@@ -266,29 +269,59 @@ class ChatService:
             )
             return body.model_dump(exclude_none=True)
 
-        first = True
+        first, finished, sent = True, False, []
         thread_id = _thread(thread_id, caller)
         prompt = await self._prompt(request, trace_id, thread_id, caller, prompt_version)
-        async for kind, value in self._events(state, thread_id, prompt):
-            if first:
-                yield chunk(DeltaMessage(role="assistant", content=""))
-                first = False
-            if kind == "delta":
-                yield chunk(DeltaMessage(content=value))
-                continue
-            self._finished(value, started, t0, stream=True, caller=caller, prompt=prompt)
-            await self._thread_used(thread_id)
-            info = _railyard_info(value, caller)
-            if (blocked := _output_block(value)) is not None:
-                # Text already sent stays sent; the stream ends with an error, as NeMo's does.
-                yield {"error": blocked, "railyard": info.model_dump()}
-                return
-            finish = _finish_reason(value)
-            if include_usage:
-                yield chunk(DeltaMessage(), finish)
-                yield chunk(None, usage=_usage(value["generation"]), railyard=info)
-            else:
-                yield chunk(DeltaMessage(), finish, railyard=info)
+        try:
+            async for kind, value in self._events(state, thread_id, prompt):
+                if first:
+                    yield chunk(DeltaMessage(role="assistant", content=""))
+                    first = False
+                if kind == "delta":
+                    sent.append(value)
+                    yield chunk(DeltaMessage(content=value))
+                    continue
+                self._finished(value, started, t0, stream=True, caller=caller, prompt=prompt)
+                finished = True
+                await self._thread_used(thread_id)
+                info = _railyard_info(value, caller)
+                if (blocked := _output_block(value)) is not None:
+                    # Text already sent stays sent; the stream ends with an error, as NeMo's.
+                    yield {"error": blocked, "railyard": info.model_dump()}
+                    return
+                finish = _finish_reason(value)
+                if include_usage:
+                    yield chunk(DeltaMessage(), finish)
+                    yield chunk(None, usage=_usage(value["generation"]), railyard=info)
+                else:
+                    yield chunk(DeltaMessage(), finish, railyard=info)
+        finally:
+            if not finished and not first:
+                # The client left mid-stream: charge and trace what the router billed, from a
+                # task of its own (this one is being cancelled).
+                asyncio.get_running_loop().create_task(
+                    self._abandoned(state, "".join(sent), started, t0, caller, prompt)
+                )
+
+    async def _abandoned(
+        self, state: InputState, sent: str, started: float, t0: float, caller, prompt
+    ) -> None:
+        """Charge and trace a stream its client left, from what the router billed for it."""
+        model = self.graph.context.chat_model
+        generation = None
+        if hasattr(model, "billed"):
+            model.abandon(state["trace_id"])
+            generation = await model.billed(state["trace_id"], wait_s=ABANDONED_WAIT_S)
+        final = dict(state) | {
+            "answer": sent, "answer_mode": "abandoned",
+            "generation": dataclasses.asdict(generation) if generation else no_generation(sent),
+        }  # fmt: skip
+        self._finished(final, started, t0, stream=True, caller=caller, prompt=prompt)
+
+
+ABANDONED_WAIT_S = 15.0
+"""How long a stream its client left is waited for, to charge what it cost (the router stops it
+at its next chunk; a select answer makes no stream and is traced after this wait)."""
 
 
 def model_called(generation: dict[str, Any]) -> bool:

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 
-from serving.commands.traces import UNITS, open_store
+from serving.commands.traces import UNITS, open_store, shown
 
 
 def duration(text: str) -> float:
@@ -107,7 +107,7 @@ def _print(report: dict, stderr: bool) -> None:
     clusters.add_column("size", justify="right")
     clusters.add_column("examples")
     for cluster in report["unanswered_clusters"][:10]:
-        clusters.add_row(str(cluster["size"]), " | ".join(cluster["examples"]))
+        clusters.add_row(str(cluster["size"]), shown(" | ".join(cluster["examples"])))
     console.print(clusters)
     for alert in report["alerts"]:
-        console.print(f"[bold red]alert[/] {alert['kind']}: {alert['message']}")
+        console.print("[bold red]alert[/]", shown(f"{alert['kind']}: {alert['message']}"))

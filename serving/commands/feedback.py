@@ -20,7 +20,12 @@ def register(commands) -> None:
     export.add_argument("--format", choices=["preference", "sft"], required=True)
     export.add_argument("--out", help="file to write (default: stdout)")
     export.add_argument("--since", help=SINCE_HELP)
-    export.add_argument("--project")
+    scope = export.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--project", help="the project whose rated answers to export")
+    scope.add_argument(
+        "--all-projects", action="store_true",
+        help="every project's (training data mixes their users' questions: say so on purpose)",
+    )  # fmt: skip
     export.add_argument(
         "--metadata", action="store_true", help="add trace ids, scores and prompt versions"
     )

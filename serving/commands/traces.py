@@ -7,6 +7,7 @@ import json
 import re
 import sys
 import time
+import unicodedata
 from datetime import UTC, datetime
 
 from serving.database import open_database
@@ -54,7 +55,15 @@ def register(commands) -> None:
     listing.add_argument("--route", choices=["local", "fallback", "cache", "blocked"])
     listing.add_argument(
         "--outcome",
-        choices=["selected", "generated", "extractive", "no_context", "refused", "blocked"],
+        choices=[
+            "selected",
+            "generated",
+            "extractive",
+            "no_context",
+            "refused",
+            "blocked",
+            "abandoned",
+        ],
     )
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true")
@@ -121,7 +130,18 @@ def run(settings, args) -> int:
         store.close()
 
 
-def _cell(column: str, value) -> str:
+def shown(text: str):
+    """User text (a question, a `user` field) as a terminal cell: a rich `Text`, so "[red]" is
+    not markup, with control characters (escape sequences, carriage returns) made visible."""
+    from rich.text import Text
+
+    visible = "".join(
+        c if unicodedata.category(c) != "Cc" or c == "\t" else f"\\x{ord(c):02x}" for c in text
+    )
+    return Text(visible)
+
+
+def _cell(column: str, value):
     if value is None:
         return "-"
     if column == "created":
@@ -130,4 +150,4 @@ def _cell(column: str, value) -> str:
         return f"{value:.8f}"
     if isinstance(value, float):
         return f"{value:.1f}"
-    return str(value)
+    return shown(str(value))

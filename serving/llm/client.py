@@ -128,6 +128,10 @@ class RouterChatModel:
             FALLBACK: self._fallback_price(),
         }
         self._scoring_client: tuple[asyncio.AbstractEventLoop, list[Any]] | None = None
+        self._bills: dict[str, asyncio.Future[Generation]] = {}
+        self._left: dict[str, float] = {}
+        """Requests whose client has gone (`abandon`), by when."""
+        """Each stream's bill by request id, for a minute (`billed`)."""
         self._scoring_turn = itertools.count()
         self.budget = budget_for(settings)
         self.local = LocalServers(
@@ -233,9 +237,10 @@ class RouterChatModel:
             await self._check_window(request)
         self._within_budget(kwargs)
         start = time.perf_counter()
+        ttft, parts, finish, usage, model = None, [], "stop", None, ""
+        response, settled = None, False
         try:
             response = await self.router.acompletion(**kwargs)
-            ttft, parts, finish, usage, model = None, [], "stop", None, ""
             async for chunk in response:
                 if getattr(chunk, "usage", None):
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
@@ -253,17 +258,26 @@ class RouterChatModel:
                     # cut short reports no usage: it is counted below.
                     finish = "content_filter"
                     break
+                if request_id in self._left:
+                    finish = "abandoned"  # its client hung up (`abandon`): stop paying too
+                    break
+            route = _route_of(response, kwargs["model"])
+            usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
+            cost = self.cost(route, usage)
+            if route == FALLBACK and self.budget is not None:
+                self.budget.add(cost)
+            settled = True
         except Exception as e:
             # LiteLLM logs each failed attempt from a task of its own: let those land first, so
             # the error names why every route failed, not only the last.
             await asyncio.sleep(0.05)
             raise _upstream_error(e, _failures.pop(request_id)) from e
-        route = _route_of(response, kwargs["model"])
-        usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
-        cost = self.cost(route, usage)
-        if route == FALLBACK and self.budget is not None:
-            self.budget.add(cost)
-        yield Generation(
+        finally:
+            if response is not None and not settled:
+                # The consumer left mid-stream (the client disconnected): what was generated
+                # is billed all the same, from a task of its own (this one is being cancelled).
+                self._bill_cut_short(request_id, response, kwargs, "".join(parts), start, ttft)
+        generation = Generation(
             text="".join(parts),
             finish_reason=finish,
             route=route,
@@ -274,6 +288,57 @@ class RouterChatModel:
             ttft_s=ttft,
             fallback_reasons=_failures.pop(request_id),
         )
+        billed = asyncio.get_running_loop().create_future()
+        billed.set_result(generation)
+        self._keep_bill(request_id, billed)
+        yield generation
+
+    def abandon(self, request_id: str) -> None:
+        """The client of this request has gone: its stream stops at the next chunk (what was
+        generated is billed, see `billed`). The graph's node may run on (LangGraph does not
+        always cancel it when its consumer goes), so the stream is told, not cancelled."""
+        now = time.monotonic()
+        self._left = {r: t for r, t in self._left.items() if now - t < 600} | {request_id: now}
+
+    def _keep_bill(self, request_id: str, bill: asyncio.Future) -> None:
+        """Kept a minute for the chat service to read (`billed`), then forgotten."""
+        loop = asyncio.get_running_loop()
+        self._bills[request_id] = bill
+        bill.add_done_callback(lambda _: loop.call_later(60, self._bills.pop, request_id, None))
+
+    def _bill_cut_short(
+        self, request_id: str, response: Any, kwargs: dict, text: str, start: float, ttft
+    ) -> None:
+        route = _route_of(response, kwargs["model"])
+
+        async def bill() -> Generation:
+            usage = await self._count_usage(route, kwargs["messages"], text)
+            cost = self.cost(route, usage)
+            if route == FALLBACK and self.budget is not None:
+                self.budget.add(cost)
+            return Generation(
+                text=text, finish_reason="abandoned", route=route, model=kwargs["model"],
+                usage=usage, cost_usd=cost, latency_s=time.perf_counter() - start, ttft_s=ttft,
+                fallback_reasons=_failures.pop(request_id),
+            )  # fmt: skip
+
+        self._keep_bill(request_id, asyncio.get_running_loop().create_task(bill()))
+
+    async def billed(self, request_id: str, wait_s: float = 3.0) -> Generation | None:
+        """What a stream was billed for, run to its end or cut short when its consumer left
+        (from the router's counted usage); None when no stream of that id started. For a
+        request its client left: the graph's node is cancelled after the chat service's
+        stream is closed, so its bill may come a moment later."""
+        deadline = time.monotonic() + wait_s
+        while (bill := self._bills.pop(request_id, None)) is None:
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+        try:
+            return await bill
+        except Exception:
+            log.exception("billing the stream %s its client left failed", request_id)
+            return None
 
     async def _count_usage(self, route: Route, messages: list[dict], text: str) -> Usage:
         """What a stream that reported no usage (cut by the output rails, or a server that
@@ -385,12 +450,13 @@ class RouterChatModel:
     async def _check_window(self, request: ChatRequest) -> None:
         """Raise PromptTooLong when the prompt and max_tokens overflow the local model's
         context window: vLLM would refuse it and the router would hand it to the paid fallback,
-        for every such request. A prompt with fewer characters than the window has room for
-        cannot overflow (a token is at least one character), so only long ones are tokenized,
-        by the local server itself (vLLM's /tokenize, with the chat template applied)."""
+        for every such request. A prompt of fewer UTF-8 bytes than the window has room for
+        cannot overflow (a token covers at least one byte; a character can be four tokens: a
+        rare CJK character falls back to its bytes), so only longer ones are tokenized, by the
+        local server itself (vLLM's /tokenize, with the chat template applied)."""
         window = self.settings.local_max_model_len
-        chars = sum(len(str(m.get("content") or "")) for m in request.messages)
-        if chars + request.max_tokens + TEMPLATE_TOKENS <= window:
+        size = sum(len(str(m.get("content") or "").encode()) for m in request.messages)
+        if size + request.max_tokens + TEMPLATE_TOKENS <= window:
             return
         counted = await self.local.count_prompt(request.messages)
         if counted is None:

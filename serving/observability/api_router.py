@@ -1,24 +1,32 @@
 """GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary,
 GET /v1/spend, GET /v1/spend/routes, GET /v1/rails/blocks and GET /metrics (Prometheus text format).
 
-A key reads and scores its own project's traces only (another project's trace is "not found",
-so ids cannot be probed); admin keys, and the operator of a gateway without keys, see all."""
+A key reads and rates the traces of its own requests only (anyone else's trace is "not found",
+so ids cannot be probed), without their content (question and answer) or rail scores; its
+spend and feedback summaries cover its project. Admin keys, and the operator of a gateway
+without keys on loopback, see everything. One rating per key and trace: the last one counts."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
-from typing import Annotated
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from serving.access import Caller
 from serving.access.dependency import require_key, sees_all
-from serving.errors import NotFound
+from serving.errors import InvalidRequest, NotFound, Unauthorized
+from serving.observability.ids import FRESH_WAIT_S
 from serving.observability.protocol import FeedbackRequest
 
 router = APIRouter()
+_T = TypeVar("_T")
 Authorised = Annotated[Caller, Depends(require_key)]
 
 
@@ -27,13 +35,45 @@ def _scope(request: Request, caller: Caller, project: str | None = None) -> str 
     return project if sees_all(request, caller) else caller.project
 
 
+def _owner(request: Request, caller: Caller) -> str | None:
+    """The key whose traces a caller may read and rate: its own, unless it sees all."""
+    return None if sees_all(request, caller) else caller.key_id
+
+
+def _for_owner(trace: dict) -> dict:
+    """A trace as its (non-admin) key sees it: what happened, without the stored question and
+    answer, rail scores or other raters' feedback."""
+    rails = [{k: v for k, v in verdict.items() if k != "score"} for verdict in trace["rails"]]
+    hidden = ("content", "feedback", "rails")
+    return {k: v for k, v in trace.items() if k not in hidden} | {"rails": rails}
+
+
+READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="trace-reads")
+"""The trace reads that may wait for another replica's commit: a pool of their own, so that
+ids which never arrive cannot take the threads retrieval and the rails run on."""
+
+
+async def _awaited(request: Request, trace_id: str, read: Callable[[], _T]) -> _T:
+    """`read()` (no waiting of its own) on READS; for an id this deployment minted moments ago
+    that is not there yet (another replica may still be committing it), again every 0.1 s for
+    FRESH_WAIT_S, holding no thread between tries. A forged fresh id is a miss at once."""
+    loop = asyncio.get_running_loop()
+    store = request.app.state.traces
+    deadline = loop.time() + (FRESH_WAIT_S if store.may_arrive(trace_id) else 0.0)
+    # Polling: the commit happens on another replica, with nothing here to signal it.
+    while not (result := await loop.run_in_executor(READS, read)) and loop.time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return result
+
+
 @router.get("/v1/traces/{trace_id}")
 async def get_trace(trace_id: str, request: Request, caller: Authorised) -> dict:
-    trace = await asyncio.to_thread(request.app.state.traces.get, trace_id)
-    scope = _scope(request, caller)
-    if trace is None or scope not in (None, trace["project"]):
+    store = request.app.state.traces
+    trace = await _awaited(request, trace_id, partial(store.get, trace_id, wait=False))
+    owner = _owner(request, caller)
+    if trace is None or owner not in (None, trace.get("key_id")):
         raise NotFound(f"No trace with id '{trace_id}'.", param="trace_id", code="trace_not_found")
-    return trace
+    return trace if owner is None else _for_owner(trace)
 
 
 @router.get("/v1/traces")
@@ -50,7 +90,7 @@ async def list_traces(
     rows = await asyncio.to_thread(
         request.app.state.traces.search,
         since=since, project=_scope(request, caller, project), route=route, outcome=outcome,
-        limit=limit,
+        key_id=_owner(request, caller), limit=limit,
     )  # fmt: skip
     return {"object": "list", "data": rows}
 
@@ -58,15 +98,35 @@ async def list_traces(
 @router.post("/v1/feedback")
 async def post_feedback(body: FeedbackRequest, request: Request, caller: Authorised) -> dict:
     store = request.app.state.traces
-    added = await asyncio.to_thread(
+    correction = await _checked_correction(request, body.correction)
+    add = partial(
         store.add_feedback, body.trace_id, body.score, body.comment,
-        project=_scope(request, caller), correction=body.correction,
+        project=_scope(request, caller), owner=_owner(request, caller), correction=correction,
+        rater=caller.key_id, wait=False,
     )  # fmt: skip
+    added = await _awaited(request, body.trace_id, add)
     if not added:
         raise NotFound(
             f"No trace with id '{body.trace_id}'.", param="trace_id", code="trace_not_found"
         )
     return {"object": "feedback", "trace_id": body.trace_id, "status": "recorded"}
+
+
+async def _checked_correction(request: Request, correction: str | None) -> str | None:
+    """A correction becomes the chosen side of exported training rows: it passes the input
+    rails (refused if they block it, PII masked) and the leak rails (secrets and PII redacted)
+    before it is stored."""
+    rails = request.app.state.rails
+    if correction is None or rails is None:
+        return correction
+    checked = await rails.check_input(correction)
+    if checked.blocked is not None:
+        raise InvalidRequest(
+            f"The correction was refused by the input rails ({checked.blocked['name']}).",
+            param="correction", code="correction_refused",
+        )  # fmt: skip
+    [redacted], _ = rails.scan_passages([{"text": checked.text}])
+    return redacted["text"]
 
 
 @router.get("/v1/feedback/summary")
@@ -113,7 +173,15 @@ async def rail_blocks(
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Response:
     from prometheus_client import CONTENT_TYPE_LATEST
+
+    token = request.app.state.settings.metrics_token
+    if token is not None and not hmac.compare_digest(
+        (authorization or "").encode(), f"Bearer {token.get_secret_value()}".encode()
+    ):
+        raise Unauthorized("GET /metrics needs RAILYARD_METRICS_TOKEN as a bearer token.")
 
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

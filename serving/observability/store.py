@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import secrets
 import threading
 import time
 from typing import Any
 
 from serving.database import Connection, Database
-from serving.observability.ids import awaited
+from serving.observability.ids import awaited, may_arrive, new_trace_id
 
 log = logging.getLogger("railyard.traces")
 
@@ -58,6 +59,15 @@ MIGRATIONS = [
         # The answer the user says was right, given with a low score (feedback export).
         "ALTER TABLE feedback ADD COLUMN correction TEXT",
     ],
+    [
+        # The deployment's key for trace-id tags (observability/ids.py), shared by replicas.
+        "CREATE TABLE IF NOT EXISTS trace_id_keys (name TEXT PRIMARY KEY, secret TEXT NOT NULL)",
+    ],
+    [
+        # Who rated: one rating per key and trace, the last one wins (no ballot stuffing).
+        "ALTER TABLE feedback ADD COLUMN key_id TEXT",
+        "CREATE INDEX IF NOT EXISTS feedback_rater ON feedback (trace_id, key_id)",
+    ],
 ]
 """The schema, version by version (a file from before versioning already has version 1)."""
 DAY_S = 86_400
@@ -71,6 +81,8 @@ class TraceStore:
         self.database = database
         self.retention_s = retention_days * DAY_S
         database.migrate("traces", MIGRATIONS)
+        self.id_key = self._id_key()
+        """Tags the trace ids this deployment mints (`mint`), so only those are waited for."""
         self._queue: queue.Queue = queue.Queue(maxsize=MAX_QUEUED)
         self._pending: dict[str, dict[str, Any]] = {}
         """Queued traces by id, until committed."""
@@ -81,6 +93,25 @@ class TraceStore:
         self._pruned_at = 0.0
         self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
         self._writer.start()
+
+    def _id_key(self) -> bytes:
+        """The deployment's trace-id key: made by the first replica, read by the others."""
+        with self.database.connect() as db:
+            db.execute(
+                "INSERT INTO trace_id_keys (name, secret) VALUES ('trace-ids', ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                (secrets.token_hex(32),),
+            )
+            row = db.execute("SELECT secret FROM trace_id_keys WHERE name = 'trace-ids'").fetchone()
+        return bytes.fromhex(row["secret"])
+
+    def mint(self) -> str:
+        """A new trace id, tagged as this deployment's."""
+        return new_trace_id(self.id_key)
+
+    def may_arrive(self, trace_id: str) -> bool:
+        """Whether a read of this unknown id should wait for another replica to commit it."""
+        return may_arrive(trace_id, self.id_key)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -167,13 +198,17 @@ class TraceStore:
         comment: str | None,
         *,
         project: str | None = None,
+        owner: str | None = None,
         correction: str | None = None,
+        rater: str | None = None,
+        wait: bool = True,
     ) -> bool:
         """Attach a user score (and a comment, and the answer the user says was right) to a
-        trace (of `project`, when given); False when there is no such trace."""
+        trace (of `project`, and asked with key `owner`, when given); False when there is no
+        such trace. A rater's new score replaces its earlier one on the same trace."""
         if trace_id in self._pending:
             self.flush(READ_WAIT_S)  # the trace itself is still queued
-        where, args = _where(None, trace_id=trace_id, project=project)
+        where, args = _where(None, trace_id=trace_id, project=project, key_id=owner)
 
         def found() -> bool:
             with self.database.connect() as db:
@@ -181,20 +216,28 @@ class TraceStore:
                     db.execute(f"SELECT 1 AS found FROM traces WHERE {where}", args).fetchone()
                 )
 
-        if not awaited(trace_id, found):
+        if not (awaited(trace_id, found, self.id_key) if wait else found()):
             return False
         with self.database.connect() as db:
+            if rater is not None:
+                db.execute(
+                    "DELETE FROM feedback WHERE trace_id = ? AND key_id = ?", (trace_id, rater)
+                )
             db.execute(
-                "INSERT INTO feedback (trace_id, created, score, comment, correction) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (trace_id, time.time(), score, comment, correction),
+                "INSERT INTO feedback (trace_id, created, score, comment, correction, key_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (trace_id, time.time(), score, comment, correction, rater),
             )
         return True
 
     # --- reading ---------------------------------------------------------------------------
 
-    def get(self, trace_id: str) -> dict[str, Any] | None:
-        return awaited(trace_id, lambda: self._read(trace_id))
+    def get(self, trace_id: str, wait: bool = True) -> dict[str, Any] | None:
+        """The trace; an unknown id that may still arrive (`may_arrive`) is waited for, here,
+        unless `wait` is False."""
+        if not wait:
+            return self._read(trace_id)
+        return awaited(trace_id, lambda: self._read(trace_id), self.id_key)
 
     def _read(self, trace_id: str) -> dict[str, Any] | None:
         queued = self._pending.get(trace_id)
@@ -219,11 +262,12 @@ class TraceStore:
         project: str | None = None,
         route: str | None = None,
         outcome: str | None = None,
+        key_id: str | None = None,
         limit: int = 50,
     ) -> list[dict[str, Any]]:
-        """Trace summaries, newest first."""
+        """Trace summaries, newest first (of one key's requests, when `key_id` is given)."""
         self._settle()
-        where, args = _where(since, project=project, route=route, outcome=outcome)
+        where, args = _where(since, project=project, route=route, outcome=outcome, key_id=key_id)
         sql = (
             'SELECT trace_id, created, project, "user", route, outcome, prompt_version, '
             f"cost_usd, latency_ms FROM traces WHERE {where} ORDER BY created DESC LIMIT ?"

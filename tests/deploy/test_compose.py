@@ -1,21 +1,36 @@
 """deploy/compose.gpu.yml and .env.example, checked without a Docker engine: the file parses,
 every service is health-checked, start order waits on health, data is on volumes, and every
-variable the stack reads is either defaulted or in .env.example, and names a real setting."""
+variable the stack reads is either defaulted or in .env.example, and names a real setting; no
+secret has a default and only the gateway's proxy is published beyond loopback (security
+review 2, N2). The Postgres init script runs against a real Postgres, and the gateway's
+migrations run as the role it creates; nginx.conf runs in a real nginx (N7: /metrics denied)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import time
+import uuid
 from pathlib import Path
 
+import httpx
+import psycopg
 import pytest
 import yaml
 
+from serving.database import PostgresDatabase
+from serving.observability.store import TraceStore
 from serving.settings import Settings
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = ROOT / "deploy" / "compose.gpu.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)(:?-[^}]*)?\}")
+REQUIRED = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]*\}")
+SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +93,8 @@ def test_every_variable_is_defaulted_or_documented():
     documented = env_example()
     for name, default in REFERENCE.findall(COMPOSE.read_text()):
         assert default or name in documented, f"${{{name}}} has no default and no .env.example"
+    for name in REQUIRED.findall(COMPOSE.read_text()):
+        assert name in documented, f"${{{name}}} is required and not in .env.example"
     assert "OPENAI_API_KEY" in documented and "RAILYARD_LOCAL_MODEL" in documented
 
 
@@ -106,7 +123,112 @@ def test_replicas_share_state_behind_the_proxy(compose):
     assert "ports" not in railyard  # reached through the proxy only
     env = railyard["environment"]
     assert env["RAILYARD_DATABASE_URL"].startswith("postgresql://")
-    assert env["RAILYARD_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["RAILYARD_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
     assert services["ingest-scheduler"]["environment"]["RAILYARD_DATABASE_URL"]
     nginx = (COMPOSE.parent / "nginx.conf").read_text()
     assert "server railyard:8000" in nginx and "proxy_buffering off" in nginx
+
+
+def test_no_secret_has_a_default_and_dashboards_stay_on_loopback(compose):
+    text = COMPOSE.read_text()
+    # An optional secret may default to empty (HF_TOKEN, OPENAI_API_KEY); none to a value.
+    defaulted = [n for n, default in REFERENCE.findall(text) if SECRET.search(n) and default[2:]]
+    assert not defaulted, f"secrets with a default: {defaulted}"
+    required = set(REQUIRED.findall(text))
+    assert {
+        "POSTGRES_PASSWORD",
+        "POSTGRES_RAILYARD_PASSWORD",
+        "REDIS_PASSWORD",
+        "MINIO_SECRET_KEY",
+        "GRAFANA_ADMIN_PASSWORD",
+        "RAILYARD_METRICS_TOKEN",
+    } <= required
+    assert not [v for k, v in env_example().items() if SECRET.search(k) and k != "HF_TOKEN" and v]
+    assert "minioadmin" not in text and "change-me" not in text
+
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy", "grafana"}
+    assert all(p.startswith("${GRAFANA_BIND:-127.0.0.1}:") for p in services["grafana"]["ports"])
+    assert "--requirepass" in services["redis"]["command"]
+    assert "POSTGRES_USER" not in services["postgres"]["environment"]  # superuser: postgres
+    assert services["railyard"]["environment"]["RAILYARD_DATABASE_URL"].startswith(
+        "postgresql://railyard:"
+    )
+
+
+def test_the_gateway_role_is_no_superuser_and_migrates_its_database(database_url):
+    """deploy/postgres-init.sh as the postgres image runs it, against a real Postgres (the test
+    cluster's superuser is `railyard`): the role it makes cannot do what a superuser can, and
+    the trace store's migrations run as it."""
+    suffix = uuid.uuid4().hex[:6]
+    role, db = f"gw_{suffix}", f"gw_db_{suffix}"
+    url = psycopg.conninfo.conninfo_to_dict(database_url)
+    env = os.environ | {
+        "PGHOST": url["host"], "PGPORT": str(url["port"]), "POSTGRES_USER": url["user"],
+        "RAILYARD_DB_USER": role, "RAILYARD_DB_NAME": db,
+        "POSTGRES_RAILYARD_PASSWORD": "a-test-password",  # pragma: allowlist secret
+    }  # fmt: skip
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed (apt-get install postgresql-client)")
+    done = subprocess.run(
+        ["sh", str(COMPOSE.parent / "postgres-init.sh")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    gateway_url = f"postgresql://{role}@{url['host']}:{url['port']}/{db}"
+    with psycopg.connect(gateway_url, autocommit=True) as conn:
+        flags = conn.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = %s", (role,)
+        ).fetchone()
+        assert flags == (False, False, False)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE DATABASE should_not_exist")
+    store = TraceStore(PostgresDatabase(gateway_url))
+    trace_id = uuid.uuid4().hex
+    store.record({
+        "trace_id": trace_id, "created": time.time(), "project": "p", "route": "local",
+        "outcome": "answered", "cost_usd": 0.0, "latency_ms": 1.0,
+    })  # fmt: skip
+    assert store.flush(10) and store.get(trace_id)["project"] == "p"
+    store.close()
+
+
+def test_the_proxy_denies_metrics(gateway, tmp_path):
+    """deploy/nginx.conf in a real nginx in front of a gateway: the API passes, /metrics is
+    refused (Prometheus scrapes each replica inside the network)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        if os.environ.get("RAILYARD_TEST_SERVERS") == "required":
+            pytest.fail("nginx is not installed (apt-get install nginx)")
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    port = free_port()
+    conf = (COMPOSE.parent / "nginx.conf").read_text()
+    upstream = gateway.url.removeprefix("http://")
+    conf = conf.replace("server railyard:8000", f"server {upstream}").replace(
+        "listen 8000;", f"listen 127.0.0.1:{port};"
+    )
+    where = f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+    conf = conf.replace("events {}", where + "events {}")
+    (tmp_path / "nginx.conf").write_text(conf)
+    (tmp_path / "logs").mkdir()
+    proc = subprocess.Popen(
+        [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(base + "/healthz", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert health.status_code == 200
+        assert httpx.get(base + "/metrics", timeout=5).status_code == 403
+        assert httpx.get(gateway.url + "/metrics", timeout=5).status_code == 200  # direct: open
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -40,6 +40,9 @@ async def test_secrets_are_blocked(engine: RailsEngine):
         "Use the key AKIAZ4R7QW2PLM5XK3VB to deploy.",
         "The database password is Tr0ub4dor-8812-xq.",
         "Authenticate with ghp_8f3KqZ1xR7mN2pL9vT4wY6bC0dH5sJ3aE1uW.",
+        # Security review 2: a key split by spaces or hyphens.
+        "Use the key AKIA Z4R7 QW2P LM5X K3VB to deploy.",
+        "Use the key AKIA-Z4R7-QW2P-LM5X-K3VB to deploy.",
     ):
         result = await check(engine, answer, context=[answer])
         assert result.blocked and result.blocked["name"] == "check secrets on output", answer

@@ -25,7 +25,7 @@ from serving.access.budgets import (
 )
 from serving.access.keys import add_key
 from serving.errors import BudgetExceeded
-from tests.conftest import serve
+from tests.conftest import serve, set_fault
 
 QUESTION = "How much sick leave do employees earn every pay period?"
 
@@ -80,6 +80,7 @@ def budget_keys(run_dir):
     keys = {
         "refuse": add_key(path, "budgeted", usd_per_day=1e-9),
         "local": add_key(path, "frugal"),
+        "leaver": add_key(path, "leavers", usd_per_day=1e-9),
     }
     budgets = "projects:\n  frugal: {usd_per_day: 1.0e-9, over_budget: local-only}\n"
     path.write_text(path.read_text() + budgets)
@@ -153,3 +154,34 @@ def test_keys_list_shows_budgets_and_what_they_spent(tmp_path, monkeypatch, caps
         50.0,
         0.75,
     )
+
+
+def test_a_stream_its_client_leaves_is_charged_and_traced(
+    budget_gateway, budget_keys, fallback_server
+):
+    """Security review 2, N5: a client that reads the first chunk of a (slow) paid stream and
+    hangs up is charged for what was generated (the router's counted usage), so its next
+    request is over the key's daily budget, and the request is traced as abandoned."""
+    key = budget_keys[1]["leaver"]
+    client = openai.OpenAI(base_url=budget_gateway.url + "/v1", api_key=key, max_retries=0)
+    set_fault(fallback_server, "slow_stream", delay_s=0.5, times=1)
+    stream = client.chat.completions.create(
+        model="railyard", max_tokens=64, stream=True,
+        messages=[{"role": "user", "content": f"{QUESTION} (budget-leaver-1)"}],
+    )  # fmt: skip
+    next(iter(stream))
+    stream.close()
+    headers = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + 20
+    while True:  # the bill is settled by a task of its own, after the disconnect is seen
+        rows = httpx.get(
+            budget_gateway.url + "/v1/traces", params={"outcome": "abandoned"}, headers=headers,
+            timeout=10,
+        ).json()["data"]  # fmt: skip
+        if rows or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(rows) == 1 and rows[0]["cost_usd"] > 0, rows
+    with pytest.raises(openai.RateLimitError) as caught:
+        ask(budget_gateway, key, "budget-leaver-2")
+    assert caught.value.code == "budget_exceeded"

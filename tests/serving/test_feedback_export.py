@@ -54,7 +54,7 @@ def export(gateway, tmp_path, fmt: str) -> tuple[str, list[dict]]:
     out = tmp_path / f"{fmt}.jsonl"
     result = subprocess.run(
         [str(BIN / "railyard"), "feedback", "export", "--format", fmt, "--out", str(out),
-         "--metadata"],
+         "--metadata", "--project", "default"],
         env=clean_env(RAILYARD_DATA_DIR=str(gateway.data_dir)),
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -96,3 +96,15 @@ def test_sft_rows_are_the_good_answers_and_corrections(rated, gateway, tmp_path)
     fixed = mask([QUESTION, CORRECTION])
     assert by_trace[rated["bad_id"]] == [[("user", fixed[0]), ("assistant", fixed[1])]]
     assert EMAIL not in json.dumps(rows)
+
+
+def test_an_export_names_its_project_or_says_all_projects(tmp_path):
+    """Training rows mix users' questions: one project's by default, every project's only when
+    asked for (security review 2, N8)."""
+    result = subprocess.run(
+        [str(BIN / "railyard"), "feedback", "export", "--format", "sft"],
+        env=clean_env(RAILYARD_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--project" in result.stderr and "--all-projects" in result.stderr

@@ -1,5 +1,6 @@
 """The trace store and thread retention on a real PostgreSQL (RAILYARD_DATABASE_URL, issue 16):
-the same queries as on SQLite, migrations applied once even when replicas start together."""
+the same queries as on SQLite, migrations applied once even when replicas start together; only
+ids this deployment minted are waited for."""
 
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ def test_a_trace_just_minted_by_another_replica_is_waited_for(database_url):
         TraceStore(PostgresDatabase(database_url)),
     )
     project = f"p-{uuid.uuid4().hex[:6]}"
-    rated, read = (trace(project, "local", 0.0, trace_id=new_trace_id()) for _ in range(2))
+    assert one.id_key == two.id_key  # the deployment's key, made once, shared
+    rated, read = (trace(project, "local", 0.0, trace_id=one.mint()) for _ in range(2))
     threading.Timer(1.0, one.record, (read,)).start()
     threading.Timer(1.0, one.record, (rated,)).start()
     started = time.monotonic()
@@ -131,5 +133,10 @@ def test_a_trace_just_minted_by_another_replica_is_waited_for(database_url):
     started = time.monotonic()
     assert two.get(uuid.uuid4().hex) is None  # not a UUIDv7: never waited for
     assert two.get("0" * 12 + new_trace_id()[12:]) is None  # a UUIDv7 of 1970
+    # Security review 2, N3: a fresh UUIDv7 no gateway of this deployment minted (untagged,
+    # or tagged with another key) is a miss at once too.
+    assert two.get(new_trace_id()) is None
+    assert two.get(new_trace_id(b"another deployment's key")) is None
+    assert not two.add_feedback(new_trace_id(), 1.0, None)
     assert time.monotonic() - started < 0.5
     assert minted_at(new_trace_id()) == pytest.approx(time.time(), abs=1)

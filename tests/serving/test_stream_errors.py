@@ -32,6 +32,7 @@ def client(tmp_path):
     app = FastAPI()
     app.include_router(router)
     app.state.settings, app.state.keys, app.state.chat = settings, None, FailsMidStream()
+    app.state.traces = None  # trace ids minted without a store's tag
     app.state.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
     transport = httpx.ASGITransport(app=app)
     http = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1")
