@@ -41,10 +41,10 @@ def _owner(request: Request, caller: Caller) -> str | None:
 
 
 def _for_owner(trace: dict) -> dict:
-    """A trace as its (non-admin) key sees it: what happened, without the stored question and
-    answer, rail scores or other raters' feedback."""
+    """A trace as its (non-admin) key sees it: what happened and its ratings, without the
+    stored question and answer or rail scores."""
     rails = [{k: v for k, v in verdict.items() if k != "score"} for verdict in trace["rails"]]
-    hidden = ("content", "feedback", "rails")
+    hidden = ("content", "rails")
     return {k: v for k, v in trace.items() if k not in hidden} | {"rails": rails}
 
 
