@@ -75,6 +75,17 @@ def get(gateway, key: str, path: str, **params) -> httpx.Response:
     return httpx.get(gateway.url + path, headers=headers, params=params, timeout=30)
 
 
+def checkpointed(run_dir, thread: str) -> bytes:
+    """Every byte the guarded gateway checkpointed for a named thread (checkpoints and writes)."""
+    with sqlite3.connect(run_dir / "guarded-gateway" / "checkpoints.sqlite") as db:
+        rows = db.execute(
+            "SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = ?", (thread,)
+        ).fetchall()
+        writes = db.execute("SELECT value FROM writes WHERE thread_id = ?", (thread,)).fetchall()
+    assert rows, "the named thread was checkpointed"
+    return b"".join(bytes(v) for row in rows + writes for v in row if v is not None)
+
+
 def key_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -138,15 +149,7 @@ def test_a_threads_checkpoint_holds_placeholders_not_the_pii_map(guarded_client,
         model="railyard", max_tokens=16, extra_headers={"X-Railyard-Thread-Id": "pii-thread"},
         messages=[{"role": "user", "content": f"I am {email}. How much sick leave do I earn?"}],
     )  # fmt: skip
-    with sqlite3.connect(run_dir / "guarded-gateway" / "checkpoints.sqlite") as db:
-        rows = db.execute(
-            "SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = 'pii-thread'"
-        ).fetchall()
-        writes = db.execute(
-            "SELECT value FROM writes WHERE thread_id = 'pii-thread'"
-        ).fetchall()  # fmt: skip
-    assert rows, "the named thread was checkpointed"
-    stored = b"".join(bytes(v) for row in rows + writes for v in row if v is not None)
+    stored = checkpointed(run_dir, "pii-thread")
     assert email.encode() not in stored
     assert b"EMAIL_ADDRESS_" in stored
 
@@ -205,14 +208,6 @@ def test_a_blocked_turn_is_checkpointed_without_its_text_or_pii(guarded_client, 
         ],
     )  # fmt: skip
     assert completion.model_extra["railyard"]["route"] == "blocked"
-    with sqlite3.connect(run_dir / "guarded-gateway" / "checkpoints.sqlite") as db:
-        rows = db.execute(
-            "SELECT checkpoint FROM checkpoints WHERE thread_id = 'blocked-thread'"
-        ).fetchall()
-        writes = db.execute(
-            "SELECT value FROM writes WHERE thread_id = 'blocked-thread'"
-        ).fetchall()  # fmt: skip
-    assert rows, "the named thread was checkpointed"
-    stored = b"".join(bytes(v) for row in rows + writes for v in row if v is not None)
+    stored = checkpointed(run_dir, "blocked-thread")
     assert email.encode() not in stored
     assert b"Ignore all previous instructions" not in stored
