@@ -234,9 +234,8 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         None,
-        description="When set, GET /metrics answers only `Authorization: Bearer <token>` "
-        "(Prometheus's `authorization.credentials_file`): metrics name projects, costs and "
-        "budget use. Unset: /metrics is open, as on a loopback-only gateway.",
+        description="When set, GET /metrics needs `Authorization: Bearer <token>` (metrics name "
+        "projects, costs and budgets). Unset: /metrics is open.",
     )
     ingest_roots: list[Path] = Field(
         default_factory=list,

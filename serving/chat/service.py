@@ -307,11 +307,11 @@ class ChatService:
         self, state: InputState, sent: str, started: float, t0: float, caller, prompt
     ) -> None:
         """Charge and trace a stream its client left, from what the router billed for it."""
-        model = self.graph.context.chat_model
+        bills = getattr(self.graph.context.chat_model, "bills", None)
         generation = None
-        if hasattr(model, "billed"):
-            model.abandon(state["trace_id"])
-            generation = await model.billed(state["trace_id"], wait_s=ABANDONED_WAIT_S)
+        if bills is not None:
+            bills.abandon(state["trace_id"])
+            generation = await bills.billed(state["trace_id"], wait_s=ABANDONED_WAIT_S)
         final = dict(state) | {
             "answer": sent, "answer_mode": "abandoned",
             "generation": dataclasses.asdict(generation) if generation else no_generation(sent),

@@ -21,7 +21,6 @@ offline.apply_defaults()  # litellm reads its cost-map switch at import time
 import litellm  # noqa: E402
 from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
 
-from graph.errors import PromptTooLong  # noqa: E402
 from graph.protocols import (  # noqa: E402
     ChatRequest,
     Generation,
@@ -31,6 +30,7 @@ from graph.protocols import (  # noqa: E402
     Usage,
 )
 from serving.errors import BudgetExhausted, ConfigError, UpstreamError  # noqa: E402
+from serving.llm.bills import StreamBills  # noqa: E402
 from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.llm.local_servers import LocalServers  # noqa: E402
@@ -39,8 +39,6 @@ from serving.settings import Settings  # noqa: E402
 log = logging.getLogger(__name__)
 LOCAL, FALLBACK = "local", "fallback"
 SCORE = "local-score"
-TEMPLATE_TOKENS = 64
-"""Room for the chat template's tokens when a prompt is judged short enough by its length."""
 """The local model's /v1/completions, for scoring text by its log-probabilities."""
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -128,9 +126,8 @@ class RouterChatModel:
             FALLBACK: self._fallback_price(),
         }
         self._scoring_client: tuple[asyncio.AbstractEventLoop, list[Any]] | None = None
-        self._bills: dict[str, asyncio.Future[Generation]] = {}
-        self._left: dict[str, float] = {}
-        """Requests whose client has gone (`abandon`), by when."""
+        self.bills = StreamBills()
+        """What each stream was billed (a client that hangs up is charged from it)."""
         """Each stream's bill by request id, for a minute (`billed`)."""
         self._scoring_turn = itertools.count()
         self.budget = budget_for(settings)
@@ -234,7 +231,9 @@ class RouterChatModel:
         kwargs = self._kwargs(request, request_id)
         kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
         if kwargs["model"] == LOCAL:
-            await self._check_window(request)
+            await self.local.check_window(
+                request.messages, request.max_tokens, self.settings.local_max_model_len
+            )
         self._within_budget(kwargs)
         start = time.perf_counter()
         ttft, parts, finish, usage, model = None, [], "stop", None, ""
@@ -258,8 +257,8 @@ class RouterChatModel:
                     # cut short reports no usage: it is counted below.
                     finish = "content_filter"
                     break
-                if request_id in self._left:
-                    finish = "abandoned"  # its client hung up (`abandon`): stop paying too
+                if self.bills.left(request_id):
+                    finish = "abandoned"  # its client hung up: stop paying too
                     break
             route = _route_of(response, kwargs["model"])
             usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
@@ -288,23 +287,8 @@ class RouterChatModel:
             ttft_s=ttft,
             fallback_reasons=_failures.pop(request_id),
         )
-        billed = asyncio.get_running_loop().create_future()
-        billed.set_result(generation)
-        self._keep_bill(request_id, billed)
+        self.bills.settled(request_id, generation)
         yield generation
-
-    def abandon(self, request_id: str) -> None:
-        """The client of this request has gone: its stream stops at the next chunk (what was
-        generated is billed, see `billed`). The graph's node may run on (LangGraph does not
-        always cancel it when its consumer goes), so the stream is told, not cancelled."""
-        now = time.monotonic()
-        self._left = {r: t for r, t in self._left.items() if now - t < 600} | {request_id: now}
-
-    def _keep_bill(self, request_id: str, bill: asyncio.Future) -> None:
-        """Kept a minute for the chat service to read (`billed`), then forgotten."""
-        loop = asyncio.get_running_loop()
-        self._bills[request_id] = bill
-        bill.add_done_callback(lambda _: loop.call_later(60, self._bills.pop, request_id, None))
 
     def _bill_cut_short(
         self, request_id: str, response: Any, kwargs: dict, text: str, start: float, ttft
@@ -322,23 +306,7 @@ class RouterChatModel:
                 fallback_reasons=_failures.pop(request_id),
             )  # fmt: skip
 
-        self._keep_bill(request_id, asyncio.get_running_loop().create_task(bill()))
-
-    async def billed(self, request_id: str, wait_s: float = 3.0) -> Generation | None:
-        """What a stream was billed for, run to its end or cut short when its consumer left
-        (from the router's counted usage); None when no stream of that id started. For a
-        request its client left: the graph's node is cancelled after the chat service's
-        stream is closed, so its bill may come a moment later."""
-        deadline = time.monotonic() + wait_s
-        while (bill := self._bills.pop(request_id, None)) is None:
-            if time.monotonic() >= deadline:
-                return None
-            await asyncio.sleep(0.05)
-        try:
-            return await bill
-        except Exception:
-            log.exception("billing the stream %s its client left failed", request_id)
-            return None
+        self.bills.keep(request_id, asyncio.get_running_loop().create_task(bill()))
 
     async def _count_usage(self, route: Route, messages: list[dict], text: str) -> Usage:
         """What a stream that reported no usage (cut by the output rails, or a server that
@@ -446,25 +414,6 @@ class RouterChatModel:
                 retry_after=self.budget.seconds_to_reset(),
             )
         kwargs["disable_fallbacks"] = True
-
-    async def _check_window(self, request: ChatRequest) -> None:
-        """Raise PromptTooLong when the prompt and max_tokens overflow the local model's
-        context window: vLLM would refuse it and the router would hand it to the paid fallback,
-        for every such request. A prompt of fewer UTF-8 bytes than the window has room for
-        cannot overflow (a token covers at least one byte; a character can be four tokens: a
-        rare CJK character falls back to its bytes), so only longer ones are tokenized, by the
-        local server itself (vLLM's /tokenize, with the chat template applied)."""
-        window = self.settings.local_max_model_len
-        size = sum(len(str(m.get("content") or "").encode()) for m in request.messages)
-        if size + request.max_tokens + TEMPLATE_TOKENS <= window:
-            return
-        counted = await self.local.count_prompt(request.messages)
-        if counted is None:
-            # No count (no local server answers): routing decides, as for any local failure.
-            return
-        window = counted.get("max_model_len") or window
-        if counted["count"] + request.max_tokens > window:
-            raise PromptTooLong(counted["count"], request.max_tokens, window)
 
     async def local_health(self) -> bool:
         """True when a local server of the pool answers /health."""

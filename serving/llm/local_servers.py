@@ -10,7 +10,11 @@ from typing import Any
 
 import httpx
 
+from graph.errors import PromptTooLong
+
 log = logging.getLogger(__name__)
+TEMPLATE_TOKENS = 64
+"""Room for the chat template's tokens when a prompt is judged short enough by its length."""
 
 
 class LocalServers:
@@ -38,6 +42,26 @@ class LocalServers:
     async def count_prompt(self, messages: list[dict[str, Any]]) -> dict[str, Any] | None:
         """The prompt's tokens as the server bills them: the chat template applied."""
         return await self.tokenize({"model": self.served_name, "messages": messages})
+
+    async def check_window(
+        self, messages: list[dict[str, Any]], max_tokens: int, window: int
+    ) -> None:
+        """Raise PromptTooLong when the prompt and max_tokens overflow the local model's
+        context window: vLLM would refuse it and the router would hand it to the paid fallback,
+        for every such request. A prompt of fewer UTF-8 bytes than the window has room for
+        cannot overflow (a token covers at least one byte; a character can be four tokens: a
+        rare CJK character falls back to its bytes), so only longer ones are tokenized, by the
+        server itself (vLLM's /tokenize, with the chat template applied)."""
+        size = sum(len(str(m.get("content") or "").encode()) for m in messages)
+        if size + max_tokens + TEMPLATE_TOKENS <= window:
+            return
+        counted = await self.count_prompt(messages)
+        if counted is None:
+            # No count (no local server answers): routing decides, as for any local failure.
+            return
+        window = counted.get("max_model_len") or window
+        if counted["count"] + max_tokens > window:
+            raise PromptTooLong(counted["count"], max_tokens, window)
 
     async def count_text(self, text: str) -> int | None:
         """Tokens of generated text (no special tokens added)."""

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
+
+from storage.database import Database
 
 FRESH_S = 60.0
 """An unknown trace id minted less than this long ago may be on its way from another replica."""
@@ -35,6 +38,19 @@ def new_trace_id(key: bytes | None = None) -> str:
     if key is not None:
         value = value >> TAG_BITS << TAG_BITS | _tag(key, value >> TAG_BITS)
     return uuid.UUID(int=value).hex
+
+
+def deployment_key(database: Database) -> bytes:
+    """The deployment's trace-id key, kept in the trace database (table `trace_id_keys`, made
+    by the trace store's migrations): made by the first replica, read by the others."""
+    with database.connect() as db:
+        db.execute(
+            "INSERT INTO trace_id_keys (name, secret) VALUES ('trace-ids', ?) "
+            "ON CONFLICT (name) DO NOTHING",
+            (secrets.token_hex(32),),
+        )
+        row = db.execute("SELECT secret FROM trace_id_keys WHERE name = 'trace-ids'").fetchone()
+    return bytes.fromhex(row["secret"])
 
 
 def _tag(key: bytes, head: int) -> int:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import secrets
 import threading
 import time
 from typing import Any
 
 from serving.database import Connection, Database
-from serving.observability.ids import awaited, may_arrive, new_trace_id
+from serving.observability.ids import awaited, deployment_key, may_arrive, new_trace_id
 
 log = logging.getLogger("railyard.traces")
 
@@ -81,7 +80,7 @@ class TraceStore:
         self.database = database
         self.retention_s = retention_days * DAY_S
         database.migrate("traces", MIGRATIONS)
-        self.id_key = self._id_key()
+        self.id_key = deployment_key(database)
         """Tags the trace ids this deployment mints (`mint`), so only those are waited for."""
         self._queue: queue.Queue = queue.Queue(maxsize=MAX_QUEUED)
         self._pending: dict[str, dict[str, Any]] = {}
@@ -93,17 +92,6 @@ class TraceStore:
         self._pruned_at = 0.0
         self._writer = threading.Thread(target=self._write_loop, name="trace-writer", daemon=True)
         self._writer.start()
-
-    def _id_key(self) -> bytes:
-        """The deployment's trace-id key: made by the first replica, read by the others."""
-        with self.database.connect() as db:
-            db.execute(
-                "INSERT INTO trace_id_keys (name, secret) VALUES ('trace-ids', ?) "
-                "ON CONFLICT (name) DO NOTHING",
-                (secrets.token_hex(32),),
-            )
-            row = db.execute("SELECT secret FROM trace_id_keys WHERE name = 'trace-ids'").fetchone()
-        return bytes.fromhex(row["secret"])
 
     def mint(self) -> str:
         """A new trace id, tagged as this deployment's."""
