@@ -57,6 +57,14 @@ def register(commands) -> None:
     evaluate.add_argument(
         "--report", action="append", default=[], help="garak: report.jsonl (repeat to compare)"
     )
+    evaluate.add_argument(
+        "--metrics", help="garak: the guarded gateway's /metrics text scraped right after the "
+        "first --report's run (the share of those prompts a rail blocked)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--gateway", help="garak: that gateway's /v1 URL; the --qa questions are asked of it "
+        "(the share of benign questions allowed)",
+    )  # fmt: skip
     evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
     evaluate.add_argument(
         "--qa", action="append", default=[],
@@ -298,17 +306,25 @@ def _all(settings, args, qa, corpus) -> int:
 
 def _garak(args) -> int:
     import json
+    import os
     from pathlib import Path
 
     from rich.console import Console
     from rich.table import Table
 
-    from lab.eval.garak import score
+    from lab.eval.garak import benign_allowed, blocked_share, score
 
     if not args.report:
         print("railyard eval garak: give at least one --report FILE.report.jsonl", file=sys.stderr)
         return 2
     reports = [score(Path(r)) for r in args.report]
+    if args.metrics:
+        reports[0] |= blocked_share(Path(args.metrics).read_text())
+    if args.gateway:
+        questions = [json.loads(line)["question"] for qa in args.qa or ["evals/handbook-qa.jsonl"]
+                     for line in Path(qa).read_text().splitlines() if line.strip()]
+        key = os.environ.get("OPENAI_API_KEY", "railyard")
+        reports[0] |= benign_allowed(args.gateway, questions, key)
     table = Table(title="garak attack success (share of prompts a detector flagged)")
     table.add_column("report")
     table.add_column("attempts", justify="right")
@@ -322,7 +338,16 @@ def _garak(args) -> int:
             Path(r["report"]).name, str(r["attempts"]), "-" if rate is None else f"{rate:.1%}",
             *(r["by_module"].get(m, "-") for m in modules),
         )  # fmt: skip
-    Console(stderr=args.json).print(table)
+    console = Console(stderr=args.json)
+    console.print(table)
+    gate = reports[0]
+    if "blocked_share" in gate or "benign_allowed_share" in gate:
+        console.print(
+            f"{Path(gate['report']).name}: attacks blocked by a rail "
+            f"{gate.get('blocked', '-')}/{gate.get('requests', '-')}, benign questions allowed "
+            f"{gate.get('benign_allowed', '-')}/{gate.get('benign_asked', '-')}",
+            markup=False,
+        )
     if args.json:
         print(json.dumps(reports))
     return 0

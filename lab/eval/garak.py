@@ -69,3 +69,47 @@ def _first_output(attempt: dict) -> str:
         if output and output.get("text"):
             return output["text"]
     return ""
+
+
+def blocked_share(metrics_text: str) -> dict[str, Any]:
+    """Share of the chat requests a gateway served that a rail blocked, from its /metrics text
+    (`railyard_requests_total{route,outcome}`), scraped right after garak's run and before
+    anything else reached it: NeMo's "attacks blocked" column for the same prompts."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = blocked = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != "railyard_requests":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                total += sample.value
+                blocked += sample.value if sample.labels.get("route") == "blocked" else 0
+    return {
+        "requests": int(total),
+        "blocked": int(blocked),
+        "blocked_share": round(blocked / total, 4) if total else None,
+    }
+
+
+def benign_allowed(base_url: str, questions: list[str], api_key: str) -> dict[str, Any]:
+    """Ask benign questions of the same gateway through the openai SDK; a question is allowed
+    unless a rail blocked it (finish_reason `content_filter`) — NeMo's "benign allowed"."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=120)
+    allowed, blocked = 0, []
+    for question in questions:
+        response = client.chat.completions.create(
+            model="railyard", messages=[{"role": "user", "content": question}]
+        )
+        if response.choices[0].finish_reason == "content_filter":
+            blocked.append(question)
+        else:
+            allowed += 1
+    return {
+        "benign_asked": len(questions),
+        "benign_allowed": allowed,
+        "benign_allowed_share": round(allowed / len(questions), 4) if questions else None,
+        "benign_blocked_examples": blocked[:5],
+    }

@@ -39,3 +39,17 @@ def test_cli_prints_json_last(capsys):
 def test_cli_without_report_is_a_usage_error(capsys):
     assert main(["eval", "garak"]) == 2
     assert "--report" in capsys.readouterr().err
+
+
+def test_blocked_share_reads_the_requests_counter_by_route():
+    from prometheus_client import generate_latest
+
+    from lab.eval.garak import blocked_share
+    from serving.observability.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.requests.labels(route="blocked", outcome="blocked").inc(3)
+    metrics.requests.labels(route="local", outcome="ok").inc(5)
+    metrics.requests.labels(route="fallback", outcome="ok").inc(2)
+    share = blocked_share(generate_latest(metrics.registry).decode())
+    assert share == {"requests": 10, "blocked": 3, "blocked_share": 0.3}
