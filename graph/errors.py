@@ -20,3 +20,9 @@ class PromptTooLong(Exception):
             f"{tokens} tokens (your messages, the system prompt and the retrieved passages) and "
             f"max_tokens asks for {max_tokens} more. Shorten the messages or lower max_tokens."
         )
+
+
+class ModelRefused(Exception):
+    """The model server refused the request itself (an HTTP 4xx other than too long for the
+    window or too many requests: a bad key, an unknown model name, a malformed request). The
+    same request would be refused again: the fallback is never paid to take it over."""

@@ -11,7 +11,8 @@ Two roles:
   tokens by whitespace (the tests' fallback).
 
 Control: POST /_fault {"mode": "none|error|hang|slow_first_token|slow_stream", "delay_s": 5,
-"times": N} (slow_stream: delay_s between the answer's words)
+"times": N, "status": 500} (slow_stream: delay_s between the answer's words; status: the error's
+HTTP status, e.g. 400 for a request the server refuses)
 (times: how many requests the fault applies to; omitted = until reset); GET /_stats; GET
 /_requests: the last 100 request bodies received (what left the gateway, for leak tests).
 Run: railyard standin --port P [--upstream http://127.0.0.1:8001/v1] [--first-token-delay-ms N]
@@ -36,7 +37,7 @@ from starlette.routing import Route
 
 class Faults:
     def __init__(self) -> None:
-        self.mode, self.delay_s, self.times = "none", 0.0, None
+        self.mode, self.delay_s, self.times, self.status = "none", 0.0, None, 500
         self.requests = 0
         self.faulted = 0
 
@@ -68,6 +69,7 @@ def build_app(
         faults.mode = body.get("mode", "none")
         faults.delay_s = float(body.get("delay_s", 0))
         faults.times = body.get("times")
+        faults.status = int(body.get("status", 500))
         return JSONResponse({"ok": True})
 
     async def stats(request: Request) -> JSONResponse:
@@ -81,8 +83,9 @@ def build_app(
         received.append(body)
         fault = faults.take()
         if fault == "error":
-            error = {"message": "injected failure", "type": "server_error", "code": None}
-            return JSONResponse({"error": error}, status_code=500)
+            kind = "server_error" if faults.status >= 500 else "invalid_request_error"
+            error = {"message": "injected failure", "type": kind, "code": None}
+            return JSONResponse({"error": error}, status_code=faults.status)
         if fault == "hang":
             await asyncio.sleep(faults.delay_s)
         first_delay = first_token_delay_s + (faults.delay_s if fault == "slow_first_token" else 0)

@@ -13,6 +13,7 @@ RailyardError
     ├── RateLimited       429 requests|tokens / rate_limit_exceeded, with Retry-After
     ├── BudgetExhausted   429 insufficient_quota: the fallback's daily budget is spent
     ├── UpstreamError     503 service_unavailable: no model route could answer
+    │   └── UpstreamRefused  502 api_error / upstream_refused: the local server refused it
     ├── StoreUnavailable  503 service_unavailable / vector_store_unavailable
     ├── KeysUnavailable   503 service_unavailable / api_keys_unavailable (fail closed)
     └── RequestTimeout    504 timeout / request_timeout (RAILYARD_REQUEST_TIMEOUT_S)
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from graph.errors import ModelRefused
 
 
 class RailyardError(Exception):
@@ -151,6 +154,14 @@ class UpstreamError(APIError):
     status_code = 503
     type = "service_unavailable"
     code = "upstream_unavailable"
+
+
+class UpstreamRefused(UpstreamError, ModelRefused):
+    """The local model server refused the request (a 4xx): not retried, not paid for again."""
+
+    status_code = 502
+    type = "api_error"
+    code = "upstream_refused"
 
 
 def error_body(

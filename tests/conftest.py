@@ -288,8 +288,14 @@ def async_client(gateway: Server) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
 
 
-def set_fault(server: Server, mode: str = "none", delay_s: float = 0, times: int | None = None):
-    body = {"mode": mode, "delay_s": delay_s, "times": times}
+def set_fault(
+    server: Server,
+    mode: str = "none",
+    delay_s: float = 0,
+    times: int | None = None,
+    status: int = 500,
+):
+    body = {"mode": mode, "delay_s": delay_s, "times": times, "status": status}
     httpx.post(server.url + "/_fault", json=body, timeout=5).raise_for_status()
 
 

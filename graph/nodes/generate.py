@@ -11,7 +11,7 @@ import logging
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.errors import PromptTooLong
+from graph.errors import ModelRefused, PromptTooLong
 from graph.holdback import HoldBack
 from graph.protocols import ChatRequest, Generation, Usage, no_generation
 from graph.routing import escalated as after
@@ -38,8 +38,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     prefix = ""
     try:
         generation = await _run(context, request, guard, writer)
-    except PromptTooLong:
-        raise  # the client's to fix: no route is paid to absorb it
+    except (PromptTooLong, ModelRefused):
+        raise  # refused as asked: no route is paid to absorb it
     except Exception as e:
         # The local stream broke (vLLM died mid-answer): the fallback answers instead, or, when
         # text already reached the client, continues it. A broken fallback's error stands.

@@ -16,6 +16,7 @@ from graph import answerability
 from graph.answerability import agree
 from graph.answering import compose, extractive_answer
 from graph.context import Context
+from graph.errors import ModelRefused
 from graph.protocols import no_generation
 from graph.selection import choose
 from graph.state import State, asked, earlier_context, last_user_message
@@ -45,7 +46,8 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
         )  # fmt: skip
     except Exception as e:  # the local model is down or not configured
         log.warning("scoring failed (%s); answering without the model", e)
-        if context.routing.falls_back_on("unsure"):
+        # A request the local server refused would be paid for nothing on the fallback.
+        if context.routing.falls_back_on("unsure") and not isinstance(e, ModelRefused):
             return done | _escalate("local_unavailable", timer, None)
         found = extractive_answer(question, passages)
         text, cited = found or ("", [])

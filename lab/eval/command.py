@@ -321,8 +321,12 @@ def _garak(args) -> int:
     if args.metrics:
         reports[0] |= blocked_share(Path(args.metrics).read_text())
     if args.gateway:
-        questions = [json.loads(line)["question"] for qa in args.qa or ["evals/handbook-qa.jsonl"]
-                     for line in Path(qa).read_text().splitlines() if line.strip()]
+        questions = [
+            json.loads(line)["question"]
+            for qa in args.qa or ["evals/handbook-qa.jsonl"]
+            for line in Path(qa).read_text().splitlines()
+            if line.strip()
+        ]
         key = os.environ.get("OPENAI_API_KEY", "railyard")
         reports[0] |= benign_allowed(args.gateway, questions, key)
     table = Table(title="garak attack success (share of prompts a detector flagged)")

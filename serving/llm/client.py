@@ -29,7 +29,12 @@ from graph.protocols import (  # noqa: E402
     Scores,
     Usage,
 )
-from serving.errors import BudgetExhausted, ConfigError, UpstreamError  # noqa: E402
+from serving.errors import (  # noqa: E402
+    BudgetExhausted,
+    ConfigError,
+    UpstreamError,
+    UpstreamRefused,
+)
 from serving.llm.bills import StreamBills  # noqa: E402
 from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
@@ -138,7 +143,9 @@ class RouterChatModel:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(
             model_list=self._model_list(),
-            fallbacks=[{LOCAL: [FALLBACK]}],
+            # LiteLLM hands every error to `fallbacks` (401s and 400s too): only a request too
+            # long for the local window goes there from LiteLLM; `stream` decides the rest.
+            context_window_fallbacks=[{LOCAL: [FALLBACK]}],
             num_retries=self.policy.retries,
             allowed_fails=self.policy.allowed_fails,
             cooldown_time=self.policy.cooldown_s,
@@ -239,8 +246,17 @@ class RouterChatModel:
         ttft, parts, finish, usage, model = None, [], "stop", None, ""
         response, settled = None, False
         try:
-            response = await self.router.acompletion(**kwargs)
-            async for chunk in response:
+            try:
+                response = await self.router.acompletion(**kwargs)
+                chunks = await _first(response)
+            except Exception as e:
+                if not self._falls_back(e, kwargs):
+                    raise
+                response, kwargs = None, kwargs | {"model": FALLBACK}
+                self._within_budget(kwargs)
+                response = await self.router.acompletion(**kwargs)
+                chunks = await _first(response)
+            async for chunk in chunks:
                 if getattr(chunk, "usage", None):
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                 model = chunk.model or model
@@ -266,11 +282,13 @@ class RouterChatModel:
             if route == FALLBACK and self.budget is not None:
                 self.budget.add(cost)
             settled = True
+        except BudgetExhausted:
+            raise
         except Exception as e:
             # LiteLLM logs each failed attempt from a task of its own: let those land first, so
             # the error names why every route failed, not only the last.
             await asyncio.sleep(0.05)
-            raise _upstream_error(e, _failures.pop(request_id)) from e
+            raise _upstream_error(e, _failures.pop(request_id), kwargs["model"]) from e
         finally:
             if response is not None and not settled:
                 # The consumer left mid-stream (the client disconnected): what was generated
@@ -337,7 +355,8 @@ class RouterChatModel:
             )
         except Exception as e:
             _failures.pop(request_id)
-            raise UpstreamError(f"the local model could not score: {_reason(e)}") from e
+            error = UpstreamRefused if _refused(e) else UpstreamError
+            raise error(f"the local model could not score: {_reason(e)}") from e
         usage = Usage(sum(count for _, count, _ in results), len(results))
         generation = Generation(
             text="",
@@ -402,6 +421,19 @@ class RouterChatModel:
         ]
         return tokens, response.usage.prompt_tokens, response.model or ""
 
+    def _falls_back(self, error: Exception, kwargs: dict[str, Any]) -> bool:
+        """Whether a local failure before the first token goes to the paid fallback: a server
+        that is down, slow, overloaded or failing (connection, timeout, 408, 429, 5xx), never a
+        request it refused (any other 4xx: a bad key, an unknown model, a malformed request
+        would only be paid for again). Too long for the window goes there inside LiteLLM."""
+        if kwargs["model"] != LOCAL or kwargs.get("disable_fallbacks"):
+            return False
+        if _refused(error):
+            log.warning("local model refused the request (%s); not handed to the fallback",
+                        _reason(error))  # fmt: skip
+            return False
+        return True
+
     def _within_budget(self, kwargs: dict[str, Any]) -> None:
         """Once the fallback's daily budget is spent: refuse what is routed to it, and do not
         hand it local failures."""
@@ -446,6 +478,35 @@ def _route_of(response: Any, requested: str) -> Route:
     return FALLBACK if hidden.get("model_id") == FALLBACK else LOCAL
 
 
-def _upstream_error(exc: Exception, reasons: list[str]) -> UpstreamError:
+async def _first(response: Any) -> AsyncIterator[Any]:
+    """The stream with its first chunk already read: a stream that fails before it has said
+    anything fails here, where it can still fall back."""
+    iterator = response.__aiter__()
+    try:
+        first = await iterator.__anext__()
+    except StopAsyncIteration:
+        first = None
+
+    async def chunks() -> AsyncIterator[Any]:
+        if first is not None:
+            yield first
+        async for chunk in iterator:
+            yield chunk
+
+    return chunks()
+
+
+def _refused(error: BaseException) -> bool:
+    """A 4xx other than 408 and 429: the server refused this request, not its load."""
+    status = getattr(error, "status_code", None)
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
+
+
+def _upstream_error(exc: Exception, reasons: list[str], last_route: str) -> UpstreamError:
     tried = ", ".join(reasons) or _reason(exc)
+    if last_route == LOCAL and _refused(exc):
+        return UpstreamRefused(
+            f"the local model refused the request ({tried}); a refused request is not handed "
+            "to the paid fallback"
+        )
     return UpstreamError(f"no model route could answer (local and fallback failed: {tried})")

@@ -62,6 +62,29 @@ def test_local_500_falls_back(healthy_local, faulty_client, local_proxy, fallbac
     assert_fallback_cost(info)
 
 
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_a_request_the_local_server_refuses_is_not_paid_for(
+    status, healthy_local, faulty_gateway, local_proxy, fallback_server
+):
+    """A 4xx other than too-long-for-the-window (a bad key, an unknown model, a malformed
+    request) is the same refusal on the paid route: it is not handed to the fallback."""
+    before = stats(fallback_server)["requests"]
+    set_fault(local_proxy, "error", status=status)
+    try:
+        response = httpx.post(
+            faulty_gateway.url + "/v1/chat/completions",
+            json={"model": "railyard", "messages": QUESTION, "max_tokens": 8},
+            timeout=60,
+        )
+    finally:
+        set_fault(local_proxy)
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_refused"
+    assert f"http_{status}" in error["message"]
+    assert stats(fallback_server)["requests"] == before
+
+
 def test_local_down_falls_back(healthy_local, faulty_client, local_proxy):
     local_proxy.stop()
     try:
