@@ -33,6 +33,8 @@ class HoldBack:
         self.pending = ""
         self.sent = ""
         """Text released to the client (placeholders restored)."""
+        self.released = ""
+        """The same text as the rails passed it (placeholders in place): what the state keeps."""
         self.checked = ""
         """The end of the released text as the rails saw it (placeholders in place)."""
         self.verdicts: list[dict[str, Any]] = []
@@ -74,6 +76,7 @@ class HoldBack:
             return False
         text = unit if result.text == unit.strip() else result.text + unit[len(unit.rstrip()) :]
         self.checked = (self.checked + text)[-WINDOW:]
+        self.released += text
         text = self.restore(text)
         self.write(text)
         self.sent += text

@@ -93,11 +93,19 @@ class State(InputState, total=False):
     pii_values: Annotated[dict[str, str], UntrackedValue(dict, guard=False)]
     """Placeholders in the masked conversation -> the user's own values. Never checkpointed:
     a thread's saved state holds placeholders, not the map back to the values."""
+    reply: Annotated[str, UntrackedValue(str, guard=False)]
+    """The answer as the client gets it: `answer` with the user's own values (pii_values) put
+    back in place of the placeholders. Never checkpointed."""
     cache: dict[str, Any]
     """The cache lookup: {result: hit|miss|guard_*|skipped, similarity, scope}; the stored
     answer under `entry` on a hit."""
     spans: Annotated[list[Span], operator.add]
     """One span per node, in the order the nodes ran."""
+
+
+def reply(state: State) -> str:
+    """What the client is answered: the answer with the user's own values put back."""
+    return state["reply"] if "reply" in state else state.get("answer", "")
 
 
 def last_user_message(state: InputState) -> str:

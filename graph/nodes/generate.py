@@ -49,7 +49,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         log.warning(
             "local stream failed after %d chars (%s); the fallback takes over", len(prefix), e
         )
-        request = take_over(request, _masked(state, context, prefix))
+        prefix = _masked(state, context, prefix)  # the client has it with its values back
+        request = take_over(request, prefix)
         checked = guard.verdicts if guard else []
         guard = _guard(state, context, runtime.stream_writer) if context.rails else None
         writer = _Writer(runtime.stream_writer, joined_to=prefix) if live else None
@@ -104,7 +105,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
         update |= {"rails": state.get("rails", []) + guard.verdicts, "output_checked": True}
         if guard.blocked:
             update |= {"blocked": guard.blocked, "refusal": guard.refusal}
-        update["generation"]["text"] = _join(prefix, guard.sent)
+        update["generation"]["text"] = _join(prefix, guard.released)
     return update
 
 

@@ -37,12 +37,14 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
                 update["route"] = "blocked"
         else:
             update["answer"] = answer.replace(quoted, result.text) if quoted else result.text
-    final = update.get("answer", answer)
-    update["answer"] = context.rails.restore_pii(final, state.get("pii_values"))
+    # The state keeps the answer masked, as the conversation is (a named thread's checkpoint
+    # holds placeholders only); the client's copy has the user's own values put back.
+    update["answer"] = final = update.get("answer", answer)
+    update["reply"] = context.rails.restore_pii(final, state.get("pii_values"))
     blocked = update.get("blocked") or state.get("blocked") or {}
     hard_block = blocked.get("stage") == "output" and blocked.get("action") not in SOFT_ACTIONS
     # A hard block is not sent as text: a stream ends with an error event instead.
     if not state.get("streamed", True) and not hard_block:
-        runtime.stream_writer({"delta": update["answer"]})
+        runtime.stream_writer({"delta": update["reply"]})
     span = timer.span(checked=not checked, blocked=(update.get("blocked") or {}).get("name"))
     return update | {"spans": [span]}

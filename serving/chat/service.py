@@ -14,7 +14,7 @@ from graph.errors import PromptTooLong, RetrievalUnavailable
 from graph.holdback import SOFT_ACTIONS
 from graph.prompt import Prompt
 from graph.protocols import no_generation
-from graph.state import InputState, Params
+from graph.state import InputState, Params, reply
 from serving.access import Caller
 from serving.access.budgets import Budgets
 from serving.chat.protocol import (
@@ -239,7 +239,7 @@ class ChatService:
             model=MODEL_NAME,
             choices=[
                 Choice(
-                    message=ResponseMessage(content=state["answer"]),
+                    message=ResponseMessage(content=reply(state)),
                     finish_reason=_finish_reason(state),
                 )
             ],
