@@ -16,7 +16,8 @@ from typing import Any
 from rails.errors import RailsConfigError
 from rails.injection.detector import scan
 from rails.loader import load_config, policy_files
-from rails.pii.detector import DEFAULT_ENTITIES, Masker
+from rails.pii.detector import DEFAULT_ENTITIES, NER_ENTITIES, Masker
+from rails.pii.fallback import mask_turns
 from rails.retrieval.scan import neutralise
 from rails.runtime import build_rails
 
@@ -102,6 +103,7 @@ class RailsEngine:
         await self.check_input("Warm up: write to jane.doe@example.com or call 202-555-0143.")
         await self.check_output("Warm up.", question="Warm up?", passages=["Warm up."])
         await asyncio.to_thread(neutralise, "Warm up the parser. Is it loaded?")
+        await asyncio.to_thread(self.mask_for_fallback, [{"role": "user", "content": "Jane?"}])
 
     # --- checks --------------------------------------------------------------------------
 
@@ -200,6 +202,15 @@ class RailsEngine:
         """Mask with the policy's entities and the placeholders already given out."""
         masker = Masker(values)
         return masker.mask(text, self._pii_entities()), masker.values
+
+    def mask_for_fallback(self, messages: list[dict]) -> tuple[list[dict], Callable[[str], str]]:
+        """The messages as the paid fallback may see them (names and places in the turns
+        masked, config.yml `pii.fallback_entities`) and what restores its answer."""
+        entities = tuple(self.policy.get("pii", {}).get("fallback_entities", NER_ENTITIES))
+        if not entities:
+            return messages, str
+        masked, masker = mask_turns(messages, entities)
+        return masked, masker.restore
 
     def _pii_entities(self) -> tuple[str, ...]:
         return tuple(self.policy.get("pii", {}).get("entities", ())) or DEFAULT_ENTITIES

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 from graph import routing
@@ -24,6 +25,8 @@ from serving.observability.metrics import Metrics
 from serving.prompts import ServedPrompts
 from serving.settings import Settings
 from serving.shared_cache import RedisAnswers
+
+log = logging.getLogger("railyard.cache")
 
 
 @dataclass
@@ -57,15 +60,18 @@ class Parts:
         knowledge = KnowledgeBase(settings, metrics=metrics, alerts=alerts)
         guarded = settings.rails_enabled if rails is None else rails
         embed = knowledge.ingestor.embedder.embed
+        rails_engine = RailsEngine(settings.rails_dir, embed=embed) if guarded else None
+        # The rails mask what the paid fallback is sent (names, places); rails off: sent as is.
+        egress = rails_engine.mask_for_fallback if rails_engine is not None else None
         return cls(
             settings=settings,
-            chat_model=RouterChatModel(settings),
+            chat_model=RouterChatModel(settings, egress=egress),
             prompt=Prompt.load(settings.prompt_file),
             prompts=ServedPrompts.from_settings(settings),
             knowledge=knowledge,
             retrieval=retrieval_settings(settings),
             routing=routing_policy(settings),
-            rails=RailsEngine(settings.rails_dir, embed=embed) if guarded else None,
+            rails=rails_engine,
             cache=answer_cache(settings, knowledge),
         )
 
@@ -136,10 +142,22 @@ def answer_cache(settings: Settings, knowledge: KnowledgeBase) -> SemanticCache 
         threshold=settings.cache_similarity,
         max_entries=settings.cache_max_entries,
         ttl_s=settings.cache_ttl_s,
-        shared=RedisAnswers(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_s)
-        if settings.redis_url
-        else None,
+        shared=shared_answers(settings),
     )
+
+
+def shared_answers(settings: Settings) -> RedisAnswers | None:
+    """The replicas' shared answers: Redis, signed with the cache key; none without either."""
+    if not settings.redis_url:
+        return None
+    if settings.cache_signing_key is None:
+        log.warning(
+            "RAILYARD_CACHE_SIGNING_KEY is not set: cached answers are not shared through Redis "
+            "(an unsigned entry could be written there by anyone who reaches it)"
+        )
+        return None
+    key = settings.cache_signing_key.get_secret_value().encode()
+    return RedisAnswers(settings.redis_url, settings.cache_max_entries, settings.cache_ttl_s, key)
 
 
 async def seed(parts: Parts) -> asyncio.Task | None:

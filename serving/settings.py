@@ -308,6 +308,11 @@ class Settings(BaseSettings):
     )
     cache_max_entries: int = Field(10_000, ge=1, description="Answers kept (least recent go).")
     cache_ttl_s: float = Field(86_400, gt=0, description="Seconds a cached answer is served.")
+    cache_signing_key: SecretStr | None = Field(
+        None, description="Key the replicas sign the answers they share through Redis with "
+        "(the same on every replica; `openssl rand -hex 32`); an entry that fails the check is "
+        "dropped. Unset with RAILYARD_REDIS_URL: each replica keeps its cache to itself.",
+    )  # fmt: skip
     alert_webhook_url: str | None = Field(
         None,
         description="Webhook that receives a JSON alert on a failed ingestion run and on an "

@@ -4,12 +4,18 @@ entry id). The vectors are compared in each replica's memory, as with one replic
 carries the entries. The stream is trimmed to the cache's size and expires with its TTL, so an
 old scope (an index or prompt version gone) disappears by itself.
 
+Each record is signed (HMAC-SHA256 over all its fields) with the deployment's cache key,
+RAILYARD_CACHE_SIGNING_KEY, which lives with the replicas and not in Redis: a record written
+into the stream by anyone else (it carries the answer and the passages a hit serves) fails the
+check and is dropped, logged.
+
 Redis unreachable: the replica keeps its own cache (logged once), as with one replica."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -23,8 +29,9 @@ log = logging.getLogger("railyard.cache")
 
 
 class RedisAnswers:
-    def __init__(self, url: str, max_entries: int, ttl_s: float) -> None:
+    def __init__(self, url: str, max_entries: int, ttl_s: float, key: bytes) -> None:
         self.url, self.max_entries, self.ttl_s = url, max_entries, ttl_s
+        self._key_bytes = key
         self._seen: dict[str, str] = {}
         """Per stream: the id of the last entry read."""
         self._lock = threading.Lock()
@@ -47,6 +54,7 @@ class RedisAnswers:
             "vector": base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode(),
             "stored_at": repr(stored_at),
         }  # fmt: skip
+        record["signature"] = _sign(self._key_bytes, scope, record)
         key = self._key(scope)
         try:
             pipe = redis_client(self.url).pipeline()
@@ -70,12 +78,28 @@ class RedisAnswers:
             return []
         with self._lock:
             self._seen[key] = entries[-1][0]
-        return [_record(fields) for _, fields in entries]
+        records = []
+        for entry_id, fields in entries:
+            signed = fields.pop("signature", "")
+            if not hmac.compare_digest(signed, _sign(self._key_bytes, scope, fields)):
+                log.warning("dropped shared cache entry %s: its signature does not match", entry_id)
+                continue
+            try:
+                records.append(_record(fields))
+            except (KeyError, ValueError) as exc:
+                log.warning("dropped shared cache entry %s: %s", entry_id, exc)
+        return records
 
     def _failed(self, exc: Exception) -> None:
         if not self._failing:
             log.warning("the shared answer cache is unreachable (%s); this replica's own", exc)
         self._failing = True
+
+
+def _sign(key: bytes, scope: str, fields: dict[str, str]) -> str:
+    """The record's signature: its scope and every field, in a fixed order."""
+    message = json.dumps([scope, sorted(fields.items())], separators=(",", ":"))
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def _record(fields: dict[str, str]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ def register(commands) -> None:
             "toxicity",
             "history",
             "followups",
+            "pii",
         ],
         help="all (default): the QA file answered as `railyard serve` answers (its settings, "
         "rails on): citations, answers, groundedness, refusals, routes, cost, latency; "
@@ -34,7 +35,8 @@ def register(commands) -> None:
         "file's questions and the corpus's sentences (false blocks); history: the eval set's "
         "figures per index version, recorded after each ingestion (RAILYARD_EVAL_SET); "
         "followups: conversations (evals/handbook-followups.jsonl), each turn asked after the "
-        "earlier ones and alone: citations and answers by turn index",
+        "earlier ones and alone: citations and answers by turn index; pii: the fallback's "
+        "name and place masking on the QA files' questions (false masks) and the corpus",
     )
     evaluate.add_argument("--bipia", help="bipia: the BIPIA folder (email/, text_attack_*.json)")
     evaluate.add_argument(
@@ -254,6 +256,10 @@ def _corpus_report(settings, args, corpus):
         from lab.eval.retrieval import retrieval
 
         return retrieval(settings, qa, corpus)
+    if args.what == "pii":
+        from lab.eval.pii import pii
+
+        return pii(settings, [Path(q) for q in args.qa], corpus)
     from lab.eval import rails
 
     if args.what == "groundedness":

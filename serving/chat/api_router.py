@@ -54,8 +54,10 @@ async def create_chat_completion(
     x_railyard_prompt_version: Annotated[str | None, Header()] = None,
 ):
     service: ChatService = request.app.state.chat
-    caller = identify(request, authorization)
-    ticket = admit(request, caller, body)
+    # The key table (a database) and the shared rate limits (Redis) are read from a thread: a
+    # slow store holds this request, not every request the event loop serves.
+    caller = await asyncio.to_thread(identify, request, authorization)
+    ticket = await asyncio.to_thread(admit, request, caller, body)
     limiter = request.app.state.limiter
     timeout_s = request.app.state.settings.request_timeout_s
     deadline = time.monotonic() + timeout_s
@@ -70,7 +72,7 @@ async def create_chat_completion(
                 )
         except TimeoutError:
             raise _timeout(timeout_s) from None
-        limiter.settle(ticket, response.usage.total_tokens)
+        await asyncio.to_thread(limiter.settle, ticket, response.usage.total_tokens)
         return JSONResponse(response.model_dump(), headers=headers)
 
     chunks = service.stream(body, trace_id, x_railyard_thread_id, caller, x_railyard_prompt_version)
@@ -99,7 +101,7 @@ async def create_chat_completion(
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 async for chunk in chunks:
                     if usage := chunk.get("usage"):
-                        limiter.settle(ticket, usage["total_tokens"])
+                        await asyncio.to_thread(limiter.settle, ticket, usage["total_tokens"])
                     yield {"data": json.dumps(chunk)}
         except TimeoutError:
             await chunks.aclose()

@@ -124,6 +124,13 @@ class ChatService:
             async for event in self.graph.stream(state, thread_id=thread_id, prompt=prompt):
                 yield event
 
+    async def _finish(self, state: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        """Charge and trace a finished request from a thread: the budget ledger may be Redis,
+        and the event loop serves every other request meanwhile. Shielded: a client that
+        hangs up now is charged all the same."""
+        work = asyncio.ensure_future(asyncio.to_thread(self._finished, state, *args, **kwargs))
+        await asyncio.shield(work)
+
     def _finished(
         self,
         state: dict[str, Any],
@@ -227,13 +234,13 @@ class ChatService:
         prompt_version: str | None = None,
     ) -> ChatCompletionResponse:
         started, t0 = time.time(), time.perf_counter()
-        inputs = self.check(request, trace_id, caller)
+        inputs = await asyncio.to_thread(self.check, request, trace_id, caller)  # budgets: Redis
         thread_id = _thread(thread_id, caller)
         prompt = await self._prompt(request, trace_id, thread_id, caller, prompt_version)
         with self._graph_errors():
             state = await self.graph.run(inputs, thread_id=thread_id, prompt=prompt)
         await self._thread_used(thread_id)
-        self._finished(state, started, t0, stream=False, caller=caller, prompt=prompt)
+        await self._finish(state, started, t0, stream=False, caller=caller, prompt=prompt)
         generation = state["generation"]
         return ChatCompletionResponse(
             model=MODEL_NAME,
@@ -258,7 +265,7 @@ class ChatService:
         """Chunks as dicts. Nothing is yielded until the graph has produced its first event, so
         a request that fails before any text can still be answered with a plain HTTP error."""
         started, t0 = time.time(), time.perf_counter()
-        state = self.check(request, trace_id, caller)
+        state = await asyncio.to_thread(self.check, request, trace_id, caller)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         chunk_id, created = completion_id(), int(time.time())
 
@@ -281,8 +288,8 @@ class ChatService:
                     sent.append(value)
                     yield chunk(DeltaMessage(content=value))
                     continue
-                self._finished(value, started, t0, stream=True, caller=caller, prompt=prompt)
                 finished = True
+                await self._finish(value, started, t0, stream=True, caller=caller, prompt=prompt)
                 await self._thread_used(thread_id)
                 info = _railyard_info(value, caller)
                 if (blocked := _output_block(value)) is not None:
@@ -316,7 +323,7 @@ class ChatService:
             "answer": sent, "answer_mode": "abandoned",
             "generation": dataclasses.asdict(generation) if generation else no_generation(sent),
         }  # fmt: skip
-        self._finished(final, started, t0, stream=True, caller=caller, prompt=prompt)
+        await self._finish(final, started, t0, stream=True, caller=caller, prompt=prompt)
 
 
 ABANDONED_WAIT_S = 15.0

@@ -38,6 +38,7 @@ from serving.errors import (  # noqa: E402
 from serving.llm.bills import StreamBills  # noqa: E402
 from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
+from serving.llm.egress import Egress, Restoring  # noqa: E402
 from serving.llm.local_servers import LocalServers  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
@@ -123,8 +124,12 @@ def _reason(exc: BaseException | None) -> str:
 class RouterChatModel:
     """A `graph.protocols.ChatModel` over a LiteLLM Router: local first, fallback second."""
 
-    def __init__(self, settings: Settings, policy: RouterConfig | None = None) -> None:
+    def __init__(
+        self, settings: Settings, policy: RouterConfig | None = None, egress: Egress | None = None
+    ) -> None:
         self.settings = settings
+        self.egress = egress
+        """Masks what the paid fallback is sent (the rails' names and places); None: as is."""
         self.policy = policy or load_router_config(settings.routing_policy)
         self.prices = {
             LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
@@ -143,9 +148,8 @@ class RouterChatModel:
             litellm.callbacks.append(_failures)
         self.router = litellm.Router(
             model_list=self._model_list(),
-            # LiteLLM hands every error to `fallbacks` (401s and 400s too): only a request too
-            # long for the local window goes there from LiteLLM; `stream` decides the rest.
-            context_window_fallbacks=[{LOCAL: [FALLBACK]}],
+            # No `fallbacks`: LiteLLM hands every error to them (401s and 400s too) and sends the
+            # messages as they are; `stream` decides what goes to the fallback and masks it.
             num_retries=self.policy.retries,
             allowed_fails=self.policy.allowed_fails,
             cooldown_time=self.policy.cooldown_s,
@@ -241,28 +245,29 @@ class RouterChatModel:
             await self.local.check_window(
                 request.messages, request.max_tokens, self.settings.local_max_model_len
             )
-        self._within_budget(kwargs)
+        await self._within_budget(kwargs)
         start = time.perf_counter()
         ttft, parts, finish, usage, model = None, [], "stop", None, ""
-        response, settled = None, False
+        response, settled, restoring = None, False, Restoring(str)
         try:
             try:
-                response = await self.router.acompletion(**kwargs)
-                chunks = await _first(response)
+                if kwargs["model"] == FALLBACK:
+                    kwargs, restoring = await self._masked(kwargs)
+                response, chunks = await self._open(kwargs)
             except Exception as e:
                 if not self._falls_back(e, kwargs):
                     raise
                 response, kwargs = None, kwargs | {"model": FALLBACK}
-                self._within_budget(kwargs)
-                response = await self.router.acompletion(**kwargs)
-                chunks = await _first(response)
+                await self._within_budget(kwargs)
+                kwargs, restoring = await self._masked(kwargs)
+                response, chunks = await self._open(kwargs)
             async for chunk in chunks:
                 if getattr(chunk, "usage", None):
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                 model = chunk.model or model
                 if not chunk.choices:
                     continue
-                delta = chunk.choices[0].delta.content or ""
+                delta = restoring.feed(chunk.choices[0].delta.content or "")
                 finish = chunk.choices[0].finish_reason or finish
                 if delta:
                     ttft = ttft if ttft is not None else time.perf_counter() - start
@@ -276,12 +281,15 @@ class RouterChatModel:
                 if self.bills.left(request_id):
                     finish = "abandoned"  # its client hung up: stop paying too
                     break
+            if held := restoring.flush():
+                parts.append(held)
+                yield held
             route = _route_of(response, kwargs["model"])
             usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
             cost = self.cost(route, usage)
+            settled = True  # from here a consumer that leaves is not billed twice
             if route == FALLBACK and self.budget is not None:
-                self.budget.add(cost)
-            settled = True
+                await asyncio.shield(asyncio.to_thread(self.budget.add, cost))  # Redis, shared
         except BudgetExhausted:
             raise
         except Exception as e:
@@ -308,6 +316,18 @@ class RouterChatModel:
         self.bills.settled(request_id, generation)
         yield generation
 
+    async def _open(self, kwargs: dict[str, Any]) -> tuple[Any, AsyncIterator[Any]]:
+        """The route's stream, its first chunk read (see `_first`)."""
+        response = await self.router.acompletion(**kwargs)
+        return response, await _first(response)
+
+    async def _masked(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Restoring]:
+        """What the paid fallback is sent, and what restores its answer as it streams."""
+        if self.egress is None:
+            return kwargs, Restoring(str)
+        messages, restore = await asyncio.to_thread(self.egress, kwargs["messages"])  # NER: CPU
+        return kwargs | {"messages": messages}, Restoring(restore)
+
     def _bill_cut_short(
         self, request_id: str, response: Any, kwargs: dict, text: str, start: float, ttft
     ) -> None:
@@ -317,7 +337,7 @@ class RouterChatModel:
             usage = await self._count_usage(route, kwargs["messages"], text)
             cost = self.cost(route, usage)
             if route == FALLBACK and self.budget is not None:
-                self.budget.add(cost)
+                await asyncio.to_thread(self.budget.add, cost)  # Redis, shared
             return Generation(
                 text=text, finish_reason="abandoned", route=route, model=kwargs["model"],
                 usage=usage, cost_usd=cost, latency_s=time.perf_counter() - start, ttft_s=ttft,
@@ -425,19 +445,24 @@ class RouterChatModel:
         """Whether a local failure before the first token goes to the paid fallback: a server
         that is down, slow, overloaded or failing (connection, timeout, 408, 429, 5xx), never a
         request it refused (any other 4xx: a bad key, an unknown model, a malformed request
-        would only be paid for again). Too long for the window goes there inside LiteLLM."""
+        would only be paid for again). Too long for the local window (a prompt the pre-check
+        could not count) goes there too, as LiteLLM's context-window fallback would send it."""
         if kwargs["model"] != LOCAL or kwargs.get("disable_fallbacks"):
             return False
+        if isinstance(error, litellm.ContextWindowExceededError):
+            return True
         if _refused(error):
             log.warning("local model refused the request (%s); not handed to the fallback",
                         _reason(error))  # fmt: skip
             return False
         return True
 
-    def _within_budget(self, kwargs: dict[str, Any]) -> None:
+    async def _within_budget(self, kwargs: dict[str, Any]) -> None:
         """Once the fallback's daily budget is spent: refuse what is routed to it, and do not
-        hand it local failures."""
-        if self.budget is None or not self.budget.exhausted:
+        hand it local failures. Read from a thread: the shared budget is in Redis."""
+        if self.budget is None:
+            return
+        if not await asyncio.to_thread(lambda: self.budget.exhausted):
             return
         if kwargs["model"] == FALLBACK:
             raise BudgetExhausted(

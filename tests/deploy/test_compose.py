@@ -142,6 +142,7 @@ def test_no_secret_has_a_default_and_dashboards_stay_on_loopback(compose):
         "MINIO_SECRET_KEY",
         "GRAFANA_ADMIN_PASSWORD",
         "RAILYARD_METRICS_TOKEN",
+        "RAILYARD_CACHE_SIGNING_KEY",
     } <= required
     assert not [v for k, v in env_example().items() if SECRET.search(k) and k != "HF_TOKEN" and v]
     assert "minioadmin" not in text and "change-me" not in text

@@ -59,3 +59,24 @@ def test_the_fallback_receives_placeholders_on_every_role(api_only, fallback_ser
             assert value not in str(body), f"{name} value reached the fallback: {value}"
         assert "<EMAIL_ADDRESS_" in str(body["messages"])
         assert body.get("user", "").startswith("<EMAIL_ADDRESS_")
+
+
+def test_names_and_places_are_masked_for_the_fallback_alone(api_only, fallback_server):
+    """Issue 28: names and places (spaCy's NER through Presidio) in the conversation are masked
+    in what the paid fallback receives, and put back in the answer the client reads."""
+    client = openai.OpenAI(base_url=api_only.url + "/v1", api_key="unused", max_retries=0)
+    marker = "ner-marker-2b9c"
+    question = (
+        "My manager Priya Raman asked me: how much sick leave do employees earn every pay "
+        f"period? I work from Lisbon. ({marker})"
+    )
+    completion = client.chat.completions.create(
+        model="railyard", messages=[{"role": "user", "content": question}], max_tokens=64
+    )
+    received = httpx.get(fallback_server.url + "/_requests", timeout=10).json()["data"]
+    sent = [str(body["messages"]) for body in received if marker in str(body.get("messages"))]
+    assert sent, "the request never reached the fallback"
+    for body in sent:
+        assert "Priya" not in body and "Lisbon" not in body
+        assert "<PERSON_1>" in body and "<LOCATION_1>" in body
+    assert "<PERSON_" not in completion.choices[0].message.content

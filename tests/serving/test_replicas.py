@@ -227,3 +227,34 @@ def test_serve_with_two_workers_shares_one_index_and_one_count(workers):
                 caller.get(workers.url + "/v1/models", headers={"Connection": "close"}).status_code
             )
     assert statuses == [200] * RPM + [429, 429]
+
+
+def test_a_stalled_redis_holds_only_the_requests_that_wait_for_it(replicas, redis_url):
+    """Rate limits, budgets and the key table are read from threads: while the shared Redis
+    does not answer, the replica's event loop goes on serving (its health check answers at
+    once). Read on the loop, each of the waiting requests held every other request for the
+    Redis client's timeout (0.5 s)."""
+    import redis
+
+    one, _ = replicas
+    waited: list[float] = []
+
+    def ask(address: str) -> None:
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=address)) as caller:
+            start = time.perf_counter()
+            caller.get(one.url + "/v1/models", timeout=30)
+            waited.append(time.perf_counter() - start)
+
+    redis.Redis.from_url(redis_url).execute_command("CLIENT", "PAUSE", "3000", "ALL")
+    askers = [threading.Thread(target=ask, args=(f"127.0.0.{10 + i}",)) for i in range(8)]
+    for asker in askers:
+        asker.start()
+    time.sleep(0.3)  # the eight are waiting for Redis now
+    start = time.perf_counter()
+    health = httpx.get(one.url + "/healthz", timeout=30)
+    answered_in = time.perf_counter() - start
+    for asker in askers:
+        asker.join()
+    assert health.status_code == 200
+    assert max(waited) >= 0.4  # they did wait for Redis ...
+    assert answered_in < 1.0, f"the event loop was held {answered_in:.2f} s"  # ... alone

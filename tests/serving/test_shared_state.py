@@ -13,6 +13,8 @@ from serving.access import SharedRateLimiter
 from serving.errors import RateLimited
 from serving.llm.budget import SharedFallbackBudget
 
+KEY = b"replicas-cache-key"
+
 
 def caller() -> str:
     return f"key-{uuid.uuid4().hex[:8]}"
@@ -78,7 +80,7 @@ def test_an_answer_cached_by_one_replica_serves_a_paraphrase_on_the_other(redis_
     from serving.shared_cache import RedisAnswers
 
     def replica() -> SemanticCache:
-        return SemanticCache(embedder, shared=RedisAnswers(redis_url, 100, 60))
+        return SemanticCache(embedder, shared=RedisAnswers(redis_url, 100, 60, KEY))
 
     one, two = replica(), replica()
     scope = f"index@{uuid.uuid4().hex[:6]}|answer@v2"
@@ -136,3 +138,41 @@ def test_a_lock_whose_holder_died_frees_itself_after_its_ttl(redis_url):
     with redis_lock(redis_url, name)():
         waited = time.monotonic() - start
     assert 0.5 < waited < 5
+
+
+def test_a_cache_entry_written_into_redis_by_someone_else_is_not_served(redis_url, embedder):
+    """Anyone who reaches Redis can append to the stream; a hit serves the record's answer and
+    passages whole, so an entry without the replicas' signature is dropped."""
+    import base64
+    import json
+
+    import numpy as np
+
+    from serving.cache import SemanticCache
+    from serving.shared_cache import RedisAnswers
+    from storage.redis import redis_client
+
+    shared = RedisAnswers(redis_url, 100, 60, KEY)
+    replica = SemanticCache(embedder, shared=shared)
+    scope = f"index@{uuid.uuid4().hex[:6]}|answer@v2"
+    question = "Where do I find the VPN setup guide?"
+    vector = np.asarray(embedder.embed([question])[0], dtype=np.float32)
+    lure = "Send your password to it-help@evil.example."
+    planted = {
+        "question": question, "partition": "",
+        "answer": json.dumps({"answer": lure, "passages": [{"text": lure}]}),
+        "vector": base64.b64encode(vector.tobytes()).decode(), "stored_at": repr(time.time()),
+    }  # fmt: skip
+    stream = shared._key(scope)
+    redis_client(redis_url).xadd(stream, planted | {"signature": "0" * 64})
+    redis_client(redis_url).xadd(stream, planted)  # no signature at all
+    assert replica.lookup(question, scope).hit is None
+    # Signed with another deployment's key: dropped too; signed with this one's: served.
+    RedisAnswers(redis_url, 100, 60, b"another deployment").publish(
+        scope, question, "", json.loads(planted["answer"]), vector, time.time()
+    )
+    assert replica.lookup(question, scope).hit is None
+    SemanticCache(embedder, shared=RedisAnswers(redis_url, 100, 60, KEY)).store(
+        question, scope, {"answer": "The VPN guide is in the IT handbook."}
+    )
+    assert replica.lookup(question, scope).hit["answer"] == "The VPN guide is in the IT handbook."
