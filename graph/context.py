@@ -45,6 +45,9 @@ class RetrievalSettings:
     sentences are the answer; below it the closest passage is offered as possibly not
     answering, or the fallback model asked when one is configured. None: the fitted model's
     own threshold (graph/answerability.json)."""
+    spotlight: bool = True
+    """Generated answers: the passages datamarked in the prompt as data, not instructions
+    (graph/spotlight.py), and the marks taken out of the model's text."""
     unsure_confidence: float | None = None
     """select: the probability below which the answer is "I don't know" instead of the
     closest passage. None: the fitted model's own threshold."""

@@ -11,6 +11,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
+from graph.spotlight import NOTE, datamark
+
 
 class _Example(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -89,15 +91,23 @@ class Prompt:
         )
 
     def render(
-        self, conversation: list[dict[str, str]], passages: list[dict] | None = None
+        self,
+        conversation: list[dict[str, str]],
+        passages: list[dict] | None = None,
+        spotlight: bool = False,
     ) -> list[dict[str, str]]:
         """Instructions, then examples, then the passages, then the conversation. Without
-        passages, the examples' contexts are left out too, so the pattern stays consistent."""
+        passages, the examples' contexts are left out too, so the pattern stays consistent.
+        `spotlight`: the passages (and the examples' contexts) datamarked, and the system
+        prompt says what the marks mean (graph/spotlight.py)."""
+        mark = datamark if spotlight and passages else _as_is
         client_system = [m["content"] for m in conversation if m["role"] in ("system", "developer")]
-        messages = [{"role": "system", "content": "\n\n".join([self.system, *client_system])}]
+        note = [NOTE] if mark is datamark else []
+        system = "\n\n".join([self.system, *note, *client_system])
+        messages = [{"role": "system", "content": system}]
         for example in self.examples:
             if passages and example.context:
-                text = self.context_template.format(source="handbook", text=example.context)
+                text = self.context_template.format(source="handbook", text=mark(example.context))
                 messages.append({"role": "system", "content": text})
             messages += [
                 {"role": "user", "content": example.question},
@@ -105,7 +115,7 @@ class Prompt:
             ]
         if passages:
             context = "\n\n".join(
-                self.context_template.format(source=p["source"], text=p["text"].strip())
+                self.context_template.format(source=p["source"], text=mark(p["text"].strip()))
                 for p in passages
             )
             messages.append({"role": "system", "content": context})
@@ -116,6 +126,10 @@ class Prompt:
         """Client stops first; OpenAI accepts at most four."""
         merged = list(dict.fromkeys([*(client_stop or []), *self.stop]))
         return merged[:4]
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def released(path: Path) -> dict[str, Prompt]:

@@ -120,6 +120,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         extractive=settings.retrieval_extractive,
         answer=answer,
         candidates=settings.answer_candidates,
+        spotlight=settings.answer_spotlight,
         min_confidence=settings.answer_min_confidence,
         unsure_confidence=settings.answer_unsure_confidence,
     )

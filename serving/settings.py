@@ -171,6 +171,12 @@ class Settings(BaseSettings):
         "model writes the answer, checked by the output rails; right for an instruct model). "
         "'auto': select for the packaged 270M base model, generate for other models.",
     )
+    answer_spotlight: bool = Field(
+        True,
+        description="Generated answers: datamark the retrieved passages in the prompt (their "
+        "words joined by ^, which the system prompt says marks data, not instructions: "
+        "spotlighting against injected instructions) and take the marks out of the answer.",
+    )
     answer_candidates: int = Field(
         6, ge=1, le=50, description="select: candidate sentences scored per question part."
     )

