@@ -73,10 +73,17 @@ class _Gate:
                 self._changed.notify_all()
 
 
+EMBEDDED_GRPC = {"grpc.keepalive_permit_without_calls": False, "grpc.keepalive_time_ms": 300_000}
+
+
 class MilvusStore:
     def __init__(self, uri: str, collection: str, dim: int) -> None:
         self.uri, self.collection, self.dim = uri, collection, dim
-        self.client = MilvusClient(uri)
+        # The embedded milvus-lite server allows no keepalive ping between calls (gRPC's default
+        # server policy); pymilvus pings every 10 s, idle or not, and each ping earns a "GOAWAY
+        # too_many_pings" error in the log. A Milvus server's own policy allows them.
+        options = {"grpc_options": EMBEDDED_GRPC} if uri.endswith(".db") else {}
+        self.client = MilvusClient(uri, **options)
         self._gate = _Gate()
         self._ensure_collection()
 

@@ -25,7 +25,7 @@ from serving.console.api_router import router as console_router
 from serving.database import open_database
 from serving.errors import APIError, ConfigError, error_body
 from serving.local_model.supervisor import LocalModelSupervisor
-from serving.middleware import BodySizeLimit, LoopbackHosts
+from serving.middleware import AccessLog, BodySizeLimit, LoopbackHosts
 from serving.observability import Metrics, Observer, TraceStore
 from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if app.state.keys is None:
         app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
+    app.add_middleware(AccessLog)  # outermost: it sees what the others refuse too
     return app
 
 

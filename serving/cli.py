@@ -26,7 +26,7 @@ GROUPS = (
     "serving.commands.prompts",
 )
 PLUGINS = "railyard.commands"
-NOISY = ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails")
+NOISY = ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails", "faiss.loader")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +53,13 @@ def configure_logging(settings) -> None:
     for noisy in NOISY:
         # One line per upstream call is noise at INFO; they still log warnings and errors.
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
+    # milvus-lite's in-process gRPC server does not implement AllocTimestamp, which pymilvus
+    # asks for once per client and does without: an ERROR with a traceback nobody can act on.
+    logging.getLogger("grpc._server").addFilter(_not_unimplemented)
+
+
+def _not_unimplemented(record: logging.LogRecord) -> bool:
+    return "Method not implemented" not in record.getMessage()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,12 @@
 """ASGI middleware: refuse request bodies over the configured size without reading them whole,
-and, on the unauthenticated loopback default, requests addressed to another host name."""
+on the unauthenticated loopback default requests addressed to another host name, and log one
+line per request."""
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 from serving.errors import APIError, MisdirectedHost, PayloadTooLarge
 
@@ -92,3 +95,40 @@ class LoopbackHosts:
                 "configure RAILYARD_API_KEYS_FILE to serve other names."
             ),
         )
+
+
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+CHAT = "/v1/chat/completions"
+access = logging.getLogger("railyard.access")
+
+
+class AccessLog:
+    """One INFO line per request (method, path, status, milliseconds, trace id), in place of
+    uvicorn's access log; probes and scrapes at DEBUG. A chat completion answered 200 is logged
+    by the chat service once its answer is settled (route, outcome), not here as well."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status, trace = time.perf_counter(), 500, None
+
+        async def sending(message):
+            nonlocal status, trace
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = dict(message.get("headers") or [])
+                trace = headers.get(b"x-railyard-trace-id", b"").decode() or None
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = scope.get("path", "")
+            if not (path == CHAT and status == 200):
+                level = logging.DEBUG if path in PROBES else logging.INFO
+                ms = (time.perf_counter() - start) * 1000
+                access.log(level, "%s %s %d %.0f ms%s", scope.get("method"), path, status, ms,
+                           f" trace={trace}" if trace else "")  # fmt: skip

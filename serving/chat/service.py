@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -32,8 +33,11 @@ from serving.chat.protocol import (
 from serving.chat.threads import ThreadRetention
 from serving.errors import Forbidden, InvalidRequest, ModelNotFound, StoreUnavailable
 from serving.observability import Observer
+from serving.observability.record import outcome_of
 from serving.prompts import ServedPrompts
 from serving.settings import Settings
+
+access = logging.getLogger("railyard.access")
 
 MODEL_NAME = "railyard"
 CHARS_PER_TOKEN = 8
@@ -140,11 +144,16 @@ class ChatService:
         caller: Caller | None,
         prompt: Prompt | None = None,
     ) -> None:
+        generation = state.get("generation") or {}
         if self.budgets is not None and caller is not None and caller.budgets:
-            cost = (state.get("generation") or {}).get("cost_usd") or 0.0
-            self.budgets.charge(list(caller.budgets), cost)
+            self.budgets.charge(list(caller.budgets), generation.get("cost_usd") or 0.0)
+        latency_ms = (time.perf_counter() - t0) * 1000
+        access.info(
+            "POST /v1/chat/completions 200 %.0f ms trace=%s route=%s outcome=%s stream=%s",
+            latency_ms, state.get("trace_id"), state.get("route", generation.get("route")),
+            outcome_of(state), stream,
+        )  # fmt: skip
         if self.observer is not None:
-            latency_ms = (time.perf_counter() - t0) * 1000
             who = {}
             if caller is not None:
                 who = {"project": caller.project, "user": caller.user}

@@ -53,6 +53,7 @@ def _uvicorn_options(settings) -> dict:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        access_log=False,  # one line per request of our own (serving/middleware.py AccessLog)
         # X-Forwarded-For counts only from the configured proxies (uvicorn trusts loopback's
         # by default, which would let any local client pick its own address).
         proxy_headers=bool(settings.trusted_proxies),
