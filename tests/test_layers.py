@@ -60,11 +60,12 @@ def test_graph_nodes_use_the_rails_protocol_not_rails_internals():
         assert "from rails" not in text and "import rails" not in text, source.name
 
 
-def test_only_the_router_wrapper_imports_litellm():
-    importing = [
+def test_only_the_router_package_imports_litellm():
+    importing = sorted(
         str(path.relative_to(ROOT))
         for layer in LAYERS
         for path in (ROOT / layer).rglob("*.py")
         if "import litellm" in path.read_text() or "from litellm" in path.read_text()
-    ]
-    assert importing == ["serving/llm/client.py"]
+    )
+    # The router and its usage counting; the bench's recorder of what was sent upstream.
+    assert importing == ["serving/llm/client.py", "serving/llm/recorder.py"]

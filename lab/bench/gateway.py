@@ -22,7 +22,7 @@ from lab.bench.streams import RssSampler, Timing, alternate, ms, stream_once
 from lab.harness import scratch_settings
 from lab.jsonl import questions as read_questions
 from lab.progress import tracked
-from serving.llm.client import recording_prompts
+from serving.llm.recorder import recording_prompts
 from serving.settings import Settings
 
 TARGETS = {"latency_ratio_p50": 1.10, "ttft_diff_ms": 50.0, "concurrency_ratio": 0.9}

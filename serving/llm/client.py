@@ -5,13 +5,11 @@ prices and route attribution are ours, so every answer carries a cost."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from serving import offline
@@ -40,13 +38,12 @@ from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.llm.egress import Egress, Restoring  # noqa: E402
 from serving.llm.local_servers import LocalServers  # noqa: E402
+from serving.llm.routes import FALLBACK, LOCAL, OPENAI_BASE_URL, SCORE  # noqa: E402
+from serving.llm.routes import member as _member  # noqa: E402
+from serving.llm.scoring import LocalScorer  # noqa: E402
 from serving.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
-LOCAL, FALLBACK = "local", "fallback"
-SCORE = "local-score"
-"""The local model's /v1/completions, for scoring text by its log-probabilities."""
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 class _FailureLog(CustomLogger):
@@ -75,41 +72,6 @@ class _FailureLog(CustomLogger):
 _failures = _FailureLog()
 
 
-class PromptLog(CustomLogger):
-    """The messages and stop sequences railyard sent upstream, by request id (see
-    `recording_prompts`)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: dict[str, dict[str, Any]] = {}
-
-    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
-        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-        request_id = metadata.get("railyard_request_id")
-        if request_id:
-            params = kwargs.get("optional_params") or {}
-            self.requests[request_id] = {"messages": kwargs["messages"], "stop": params.get("stop")}
-
-    async def wait_for(self, request_id: str, timeout_s: float = 5.0) -> dict | None:
-        deadline = time.monotonic() + timeout_s
-        # Logged on the gateway's event loop (another thread): poll rather than share an Event.
-        while request_id not in self.requests and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        return self.requests.get(request_id)
-
-
-@contextlib.contextmanager
-def recording_prompts() -> Iterator[PromptLog]:
-    """Record what every routed chat request sent upstream while the block runs: benchmarks
-    replay the same final prompt against the bare model."""
-    log = PromptLog()
-    litellm.callbacks.append(log)
-    try:
-        yield log
-    finally:
-        litellm.callbacks.remove(log)
-
-
 def _reason(exc: BaseException | None) -> str:
     if exc is None:
         return "error"
@@ -135,11 +97,9 @@ class RouterChatModel:
             LOCAL: self.policy.local.price.per_token(),  # type: ignore[union-attr]
             FALLBACK: self._fallback_price(),
         }
-        self._scoring_client: tuple[asyncio.AbstractEventLoop, list[Any]] | None = None
         self.bills = StreamBills()
         """What each stream was billed (a client that hangs up is charged from it)."""
         """Each stream's bill by request id, for a minute (`billed`)."""
-        self._scoring_turn = itertools.count()
         self.budget = budget_for(settings)
         self.local = LocalServers(
             settings.local_urls, settings.local_served_name, self.policy.local.stream_timeout_s
@@ -159,6 +119,10 @@ class RouterChatModel:
             # pool's others before the paid fallback.
             enable_weighted_failover=True,
         )
+        self.scorer = LocalScorer(
+            self.router, settings.local_urls, self.policy.local.timeout_s,
+            lambda usage: self.cost(LOCAL, usage),
+        )  # fmt: skip
 
     def _model_list(self) -> list[dict[str, Any]]:
         s, p = self.settings, self.policy
@@ -364,82 +328,15 @@ class RouterChatModel:
 
     async def score(self, request: ScoreRequest) -> Scores:
         """Mean log-probability of each continuation after its prefix, from the local model
-        (/v1/completions with echo and logprobs, one request per pair, batched by vLLM).
-        Scoring has no fallback: a model other than the one serving would score on another
-        scale. Raises UpstreamError when the local model does not answer."""
+        (serving/llm/scoring.py); no fallback. Raises UpstreamError when the local model does
+        not answer, UpstreamRefused when it refuses."""
         request_id = request.request_id or uuid.uuid4().hex
-        start = time.perf_counter()
         try:
-            results = await asyncio.gather(
-                *(self._score_one(prefix, rest, request_id) for prefix, rest in request.pairs)
-            )
+            return await self.scorer.score(request, request_id)
         except Exception as e:
             _failures.pop(request_id)
             error = UpstreamRefused if _refused(e) else UpstreamError
             raise error(f"the local model could not score: {_reason(e)}") from e
-        usage = Usage(sum(count for _, count, _ in results), len(results))
-        generation = Generation(
-            text="",
-            finish_reason="stop",
-            route=LOCAL,
-            model=results[0][2] if results else "",
-            usage=usage,
-            cost_usd=self.cost(LOCAL, usage),
-            latency_s=time.perf_counter() - start,
-        )
-        means = [_mean(tokens) for tokens, _, _ in results]
-        return Scores(means, [tokens for tokens, _, _ in results], generation)
-
-    def _score_client(self):
-        """A scoring HTTP client of the running event loop (a client's connections belong
-        to the loop that opened them), one per local server, taken in turn."""
-        loop = asyncio.get_running_loop()
-        if self._scoring_client is None or self._scoring_client[0] is not loop:
-            import openai
-
-            clients = [
-                openai.AsyncOpenAI(
-                    base_url=url,
-                    api_key="not-needed",
-                    timeout=self.policy.local.timeout_s,
-                    max_retries=0,
-                )
-                for url in self.settings.local_urls
-            ]
-            self._scoring_client = (loop, clients)
-        clients = self._scoring_client[1]
-        return clients[next(self._scoring_turn) % len(clients)]
-
-    async def _score_one(
-        self, prefix: str, rest: str, request_id: str
-    ) -> tuple[list[tuple[str, float]], int, str]:
-        response = await self.router.atext_completion(
-            model=SCORE,
-            prompt=prefix + rest,
-            echo=True,
-            logprobs=0,
-            max_tokens=1,
-            temperature=0.0,
-            metadata={"railyard_request_id": request_id},
-            # One client for every scoring call: LiteLLM would open (and leak) an HTTP
-            # session per text completion.
-            client=self._score_client(),
-        )
-        logprobs = response.choices[0].logprobs
-        names, offsets = logprobs.tokens or [], logprobs.text_offset or []
-        # vLLM counts the text of a leading special token (Gemma's "<bos>") in the offsets.
-        shift = offsets[1] if len(names) > 1 and not (prefix + rest).startswith(names[0]) else 0
-        end = len(prefix) + len(rest)
-        # The continuation's tokens: those starting inside it (the echo also returns the one
-        # token generated after the prompt, past its end).
-        tokens = [
-            (token, value)
-            for token, offset, value in zip(
-                names, offsets, logprobs.token_logprobs or [], strict=False
-            )
-            if len(prefix) <= offset - shift < end and value is not None
-        ]
-        return tokens, response.usage.prompt_tokens, response.model or ""
 
     def _falls_back(self, error: Exception, kwargs: dict[str, Any]) -> bool:
         """Whether a local failure before the first token goes to the paid fallback: a server
@@ -480,15 +377,6 @@ class RouterChatModel:
         """Which local servers answer /health, by deployment id (`local`, `local-2`, ...)."""
         found = await self.local.health()
         return {_member(LOCAL, i): ok for i, ok in enumerate(found)}
-
-
-def _member(group: str, index: int) -> str:
-    """Deployment id of a pool member: `local`, `local-2`, ..."""
-    return group if index == 0 else f"{group}-{index + 1}"
-
-
-def _mean(tokens: list[tuple[str, float]]) -> float:
-    return sum(v for _, v in tokens) / len(tokens) if tokens else float("-inf")
 
 
 def _route_of(response: Any, requested: str) -> Route:
