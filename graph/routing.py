@@ -4,7 +4,7 @@ which failures send it to the fallback model, and what the fallback is then aske
 Failures that can send a request to the fallback (`Routing.fallback_on`):
 - `error`: the local route errs, times out, stalls before its first token or refuses the
   connection. The router carries it out (LiteLLM's fallbacks, with the timeouts and cooldown of
-  RAILYARD_ROUTING_POLICY); the policy only says whether it may (`ChatRequest.fallbacks`).
+  RAILYARD_ROUTER_CONFIG); the policy only says whether it may (`ChatRequest.fallbacks`).
 - `broken_stream`: the local stream breaks after it started; the fallback continues the text
   the client already has.
 - `rejected`: the output rails reject a local answer before any of it was sent; the fallback

@@ -6,10 +6,12 @@ environment elsewhere. Precedence: init arguments > environment > railyard.yaml 
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -103,7 +105,13 @@ class Settings(BaseSettings):
         description="Key for the fallback (OPENAI_API_KEY).",
     )
     routing_policy: Path = Field(
-        DEFAULT_POLICY, description="YAML file with the router's timeouts, cooldown and prices."
+        DEFAULT_POLICY,
+        validation_alias=AliasChoices(
+            "RAILYARD_ROUTER_CONFIG", "router_config", "RAILYARD_ROUTING_POLICY", "routing_policy"
+        ),
+        description="RAILYARD_ROUTER_CONFIG: the LiteLLM router's file (timeouts, retries, "
+        "cooldown, prices). Its old name, RAILYARD_ROUTING_POLICY, is still read, with a "
+        "warning: the routing policy is RAILYARD_ROUTING_MODE.",
     )
     routing_mode: str = Field(
         "local-first",
@@ -356,6 +364,17 @@ class Settings(BaseSettings):
         "DATA_DIR/checkpoints.sqlite) unused for this long are deleted. Requests without a "
         "thread id are never checkpointed.",
     )  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, values: Any) -> Any:
+        old, new = "RAILYARD_ROUTING_POLICY", "RAILYARD_ROUTER_CONFIG"
+        if os.environ.get(old) and not os.environ.get(new):
+            logging.getLogger("railyard.settings").warning(
+                "RAILYARD_ROUTING_POLICY is deprecated: name the router's file "
+                "RAILYARD_ROUTER_CONFIG (RAILYARD_ROUTING_MODE is the routing policy)"
+            )
+        return values
 
     @field_validator("routing_mode")
     @classmethod

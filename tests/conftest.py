@@ -201,7 +201,7 @@ def faulty_gateway(
         fallback_server,
         knowledge_base,
         local_base_url=local_proxy.url + "/v1",
-        routing_policy=str(fault_policy_file),
+        router_config=str(fault_policy_file),
         rails_enabled="false",
     )
     server.start().wait("/readyz", 120)

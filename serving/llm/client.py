@@ -174,7 +174,7 @@ class RouterChatModel:
         if not info or not info.get("output_cost_per_token"):
             raise ConfigError(
                 f"no price known for fallback model {self.settings.fallback_model!r}: "
-                "set fallback.price in the router configuration (RAILYARD_ROUTING_POLICY)"
+                "set fallback.price in the router configuration (RAILYARD_ROUTER_CONFIG)"
             )
         return info["input_cost_per_token"], info["output_cost_per_token"]
 

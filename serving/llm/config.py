@@ -1,4 +1,4 @@
-"""The router's configuration file (RAILYARD_ROUTING_POLICY, default policy.yaml): timeouts,
+"""The router's configuration file (RAILYARD_ROUTER_CONFIG, default policy.yaml): timeouts,
 retries, cooldown and prices per route. Which failures reach the fallback is the routing
 policy's (graph/routing.py)."""
 
@@ -78,7 +78,7 @@ def load_router_config(path: Path) -> RouterConfig:
         return RouterConfig.model_validate(yaml.safe_load(Path(path).read_text()))
     except FileNotFoundError as e:
         raise ConfigError(
-            f"router configuration {path} does not exist (RAILYARD_ROUTING_POLICY)"
+            f"router configuration {path} does not exist (RAILYARD_ROUTER_CONFIG)"
         ) from e
     except (yaml.YAMLError, ValidationError) as e:
         raise ConfigError(f"router configuration {path} is invalid: {e}") from e

@@ -46,3 +46,19 @@ def test_unknown_yaml_keys_are_errors(no_env, tmp_path):
     (tmp_path / "railyard.yaml").write_text("prot: 9000\n")
     with pytest.raises(ValidationError, match="prot"):
         Settings()
+
+
+def test_the_router_file_is_router_config_and_the_old_name_still_reads_with_a_warning(
+    monkeypatch, tmp_path, caplog
+):
+    from serving.settings import Settings
+
+    policy = tmp_path / "router.yaml"
+    monkeypatch.setenv("RAILYARD_ROUTER_CONFIG", str(policy))
+    assert Settings().routing_policy == policy
+    assert "deprecated" not in caplog.text
+    monkeypatch.delenv("RAILYARD_ROUTER_CONFIG")
+    monkeypatch.setenv("RAILYARD_ROUTING_POLICY", str(policy))
+    with caplog.at_level("WARNING", logger="railyard.settings"):
+        assert Settings().routing_policy == policy
+    assert "RAILYARD_ROUTING_POLICY is deprecated" in caplog.text

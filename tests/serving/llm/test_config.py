@@ -38,5 +38,5 @@ def test_a_zero_price_is_refused(tmp_path):
 
 
 def test_a_missing_policy_file_names_the_setting(tmp_path):
-    with pytest.raises(ConfigError, match="RAILYARD_ROUTING_POLICY"):
+    with pytest.raises(ConfigError, match="RAILYARD_ROUTER_CONFIG"):
         load_router_config(tmp_path / "nope.yaml")
