@@ -132,3 +132,11 @@ class AccessLog:
                 ms = (time.perf_counter() - start) * 1000
                 access.log(level, "%s %s %d %.0f ms%s", scope.get("method"), path, status, ms,
                            f" trace={trace}" if trace else "")  # fmt: skip
+
+
+def log_chat(
+    latency_ms: float, trace_id: str, route: str | None, outcome: str, stream: bool
+) -> None:
+    """The access line of a chat completion answered 200, once its answer is settled."""
+    access.info("POST %s 200 %.0f ms trace=%s route=%s outcome=%s stream=%s",
+                CHAT, latency_ms, trace_id, route, outcome, stream)  # fmt: skip

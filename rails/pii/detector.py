@@ -23,7 +23,7 @@ _SPACY_LABELS = (
     "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP",
     "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
 )  # fmt: skip
-_PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
+PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Masker:
         by_value = {v: k for k, v in self.values.items()}
         out, last = [], 0
         for entity in find(text, entities):
-            if _PLACEHOLDER.fullmatch(entity.text) or (keep is not None and keep(entity.text)):
+            if PLACEHOLDER.fullmatch(entity.text) or (keep is not None and keep(entity.text)):
                 continue
             placeholder = by_value.get(entity.text)
             if placeholder is None:
@@ -149,12 +149,12 @@ class Masker:
         return "".join(out) + text[last:]
 
     def restore(self, text: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: self.values.get(m.group(), m.group()), text)
+        return PLACEHOLDER.sub(lambda m: self.values.get(m.group(), m.group()), text)
 
 
 def redact(text: str, entities: tuple[str, ...] = DEFAULT_ENTITIES) -> tuple[str, list[Entity]]:
     """Replace each entity with `[REDACTED <KIND>]`; placeholders made by `Masker` are kept."""
-    found = [e for e in find(text, entities) if not _PLACEHOLDER.fullmatch(e.text)]
+    found = [e for e in find(text, entities) if not PLACEHOLDER.fullmatch(e.text)]
     out = text
     for entity in reversed(found):
         out = out[: entity.start] + f"[REDACTED {entity.kind}]" + out[entity.end :]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rails.pii.detector import _PLACEHOLDER, Masker
+from rails.pii.detector import PLACEHOLDER, Masker
 
 TURNS = ("user", "assistant")
 CONTEXT = ("system", "developer")
@@ -21,7 +21,7 @@ def mask_turns(
     """The messages with `entities` masked in the user's and assistant's turns, and the masker
     that restores them (placeholders already in the turns, the input rail's, are kept)."""
     context = "\n".join(_text(m) for m in messages if m.get("role") in CONTEXT)
-    given = {p for m in messages for p in _PLACEHOLDER.findall(_text(m))}
+    given = {p for m in messages for p in PLACEHOLDER.findall(_text(m))}
     masker = Masker({f"<{kind}_{n}>": f"<{kind}_{n}>" for kind, n in given})
 
     said = f" {_words(context)} "

@@ -39,6 +39,11 @@ def admit(request: Request, caller: Caller, body: ChatCompletionRequest) -> Tick
     )
 
 
+def _admitted(request: Request, authorization: str | None, body: ChatCompletionRequest):
+    caller = identify(request, authorization)
+    return caller, admit(request, caller, body)
+
+
 def _timeout(seconds: float) -> RequestTimeout:
     return RequestTimeout(
         f"The request took longer than {seconds:g} s (RAILYARD_REQUEST_TIMEOUT_S) and was stopped."
@@ -56,8 +61,7 @@ async def create_chat_completion(
     service: ChatService = request.app.state.chat
     # The key table (a database) and the shared rate limits (Redis) are read from a thread: a
     # slow store holds this request, not every request the event loop serves.
-    caller = await asyncio.to_thread(identify, request, authorization)
-    ticket = await asyncio.to_thread(admit, request, caller, body)
+    caller, ticket = await asyncio.to_thread(_admitted, request, authorization, body)
     limiter = request.app.state.limiter
     timeout_s = request.app.state.settings.request_timeout_s
     deadline = time.monotonic() + timeout_s

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -32,12 +31,11 @@ from serving.chat.protocol import (
 )
 from serving.chat.threads import ThreadRetention
 from serving.errors import Forbidden, InvalidRequest, ModelNotFound, StoreUnavailable
+from serving.middleware import log_chat
 from serving.observability import Observer
 from serving.observability.record import outcome_of
 from serving.prompts import ServedPrompts
 from serving.settings import Settings
-
-access = logging.getLogger("railyard.access")
 
 MODEL_NAME = "railyard"
 CHARS_PER_TOKEN = 8
@@ -132,8 +130,7 @@ class ChatService:
         """Charge and trace a finished request from a thread: the budget ledger may be Redis,
         and the event loop serves every other request meanwhile. Shielded: a client that
         hangs up now is charged all the same."""
-        work = asyncio.ensure_future(asyncio.to_thread(self._finished, state, *args, **kwargs))
-        await asyncio.shield(work)
+        await asyncio.shield(asyncio.to_thread(self._finished, state, *args, **kwargs))
 
     def _finished(
         self,
@@ -148,11 +145,8 @@ class ChatService:
         if self.budgets is not None and caller is not None and caller.budgets:
             self.budgets.charge(list(caller.budgets), generation.get("cost_usd") or 0.0)
         latency_ms = (time.perf_counter() - t0) * 1000
-        access.info(
-            "POST /v1/chat/completions 200 %.0f ms trace=%s route=%s outcome=%s stream=%s",
-            latency_ms, state.get("trace_id"), state.get("route", generation.get("route")),
-            outcome_of(state), stream,
-        )  # fmt: skip
+        route = state.get("route", generation.get("route"))
+        log_chat(latency_ms, state.get("trace_id"), route, outcome_of(state), stream)
         if self.observer is not None:
             who = {}
             if caller is not None:

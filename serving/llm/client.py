@@ -212,7 +212,7 @@ class RouterChatModel:
         await self._within_budget(kwargs)
         start = time.perf_counter()
         ttft, parts, finish, usage, model = None, [], "stop", None, ""
-        response, settled, restoring = None, False, Restoring(str)
+        response, settled, restoring = None, False, Restoring()
         try:
             try:
                 if kwargs["model"] == FALLBACK:
@@ -288,7 +288,7 @@ class RouterChatModel:
     async def _masked(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Restoring]:
         """What the paid fallback is sent, and what restores its answer as it streams."""
         if self.egress is None:
-            return kwargs, Restoring(str)
+            return kwargs, Restoring()
         messages, restore = await asyncio.to_thread(self.egress, kwargs["messages"])  # NER: CPU
         return kwargs | {"messages": messages}, Restoring(restore)
 
