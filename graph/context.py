@@ -29,15 +29,22 @@ class RetrievalSettings:
     """How many of the relevant chunks go into the prompt."""
     timeout_s: float = 10.0
     """Longest wait for the knowledge base before the request fails (503)."""
-    extractive: Literal["fallback", "never", "always"] = "fallback"
-    """Generated answers: when to answer with the best retrieved sentences instead of the
-    model's text: when the model's text is not supported by the context (fallback), never, or
-    always (no model call; for measurements only)."""
-    answer: Literal["select", "generate"] = "select"
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How the answer is made from the passages (RAILYARD_ANSWER_*, RAILYARD_RETRIEVAL_EXTRACTIVE):
+    the graph's retrieval settings say what is found, these what is answered with it."""
+
+    mode: Literal["select", "generate"] = "select"
     """How the model answers from the passages: `select` (it scores the passages' sentences
     by how well each explains the question, and the answer is the best ones, quoted and cited;
     right for a small base model) or `generate` (it writes the answer, which the output rails
     check; right for an instruct model)."""
+    extractive: Literal["unsupported", "never", "always"] = "unsupported"
+    """Generated answers: when to answer with the best retrieved sentences instead of the
+    model's text: when the model's text is not supported by the context (unsupported), never, or
+    always (no model call; for measurements only)."""
     candidates: int = 6
     """select: how many candidate sentences the model scores per question part."""
     min_confidence: float | None = None
@@ -65,6 +72,7 @@ class Context:
     retriever: Retriever | None = None
     """The knowledge base; None answers from the model alone."""
     retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
     rails: Rails | None = None
     """Input, retrieved-content and output guardrails; None runs the graph unguarded."""
     groundedness: GroundednessJudge | None = None

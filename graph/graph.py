@@ -71,23 +71,7 @@ def compile_graph(
         after["cached"] = "cached"
     finish = "remember" if with_cache else END
     if with_rails:
-        builder.add_node(input_rails)
-        builder.add_node(gate)
-        builder.add_node(refuse)
-        builder.add_node(output_rails)
-        starts = ["input_rails", "retrieve"] if with_retrieval else ["input_rails"]
-        for node in starts:
-            builder.add_edge(START, node)
-        builder.add_edge(starts, "gate")
-        if with_retrieval:
-            builder.add_conditional_edges("gate", after_retrieve, after)
-        else:
-            builder.add_conditional_edges("gate", after_input, ["refuse", "generate"])
-        builder.add_edge("refuse", END)
-        builder.add_edge("respond", "output_rails")
-        if with_cache:
-            builder.add_edge("cached", "output_rails")
-        builder.add_edge("output_rails", finish)
+        _guarded(builder, after, finish, with_retrieval=with_retrieval, with_cache=with_cache)
     else:
         if with_retrieval:
             builder.add_edge(START, "retrieve")
@@ -98,6 +82,30 @@ def compile_graph(
             builder.add_edge("cached", END)
         builder.add_edge("respond", finish)
     return builder.compile(checkpointer=checkpointer, name="railyard")
+
+
+def _guarded(
+    builder: StateGraph, after: dict, finish: str, *, with_retrieval: bool, with_cache: bool
+) -> None:
+    """The rails' wiring: input rails alongside retrieval, the gate after both, the output
+    rails after the answer (or a cached one)."""
+    builder.add_node(input_rails)
+    builder.add_node(gate)
+    builder.add_node(refuse)
+    builder.add_node(output_rails)
+    starts = ["input_rails", "retrieve"] if with_retrieval else ["input_rails"]
+    for node in starts:
+        builder.add_edge(START, node)
+    builder.add_edge(starts, "gate")
+    if with_retrieval:
+        builder.add_conditional_edges("gate", after_retrieve, after)
+    else:
+        builder.add_conditional_edges("gate", after_input, ["refuse", "generate"])
+    builder.add_edge("refuse", END)
+    builder.add_edge("respond", "output_rails")
+    if with_cache:
+        builder.add_edge("cached", "output_rails")
+    builder.add_edge("output_rails", finish)
 
 
 @dataclass
@@ -179,7 +187,7 @@ def build(context: Context, checkpointer: BaseCheckpointSaver | None = None) -> 
         "with_retrieval": context.retriever is not None,
         "with_rails": context.rails is not None,
         "with_cache": context.cache is not None,
-        "with_select": context.retrieval.answer == "select",
+        "with_select": context.answer.mode == "select",
     }
     stateless = compile_graph(None, **shape) if checkpointer is not None else None
     return RequestGraph(compile_graph(checkpointer, **shape), context, stateless)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from graph.protocols import RailsVerdicts
+from graph.protocols import RailsVerdicts, ungrounded
 
 # A unit ends after sentence punctuation (and closing quotes) followed by space, or at a line
 # break; text without either is released in pieces of at most MAX_UNIT characters, cut at a space.
@@ -16,8 +16,6 @@ MAX_UNIT = 200
 WINDOW = 600
 """How much of the released text each check sees before its unit: a leak cut across units (a
 key split by a line break, a system prompt copied a line at a time) is checked whole."""
-SOFT_ACTIONS = {"check_groundedness"}
-"""Actions whose block means "not supported", not "harmful": what was already sent stays."""
 
 
 class HoldBack:
@@ -43,7 +41,7 @@ class HoldBack:
 
     @property
     def ungrounded(self) -> bool:
-        return bool(self.blocked) and self.blocked.get("action") in SOFT_ACTIONS
+        return ungrounded(self.blocked)
 
     async def feed(self, text: str) -> bool:
         """Take streamed text; False once the rails have stopped the answer."""

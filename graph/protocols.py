@@ -5,9 +5,38 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from graph.routing import Routing
 
 Route = Literal["local", "fallback", "cache", "blocked"]
+
+
+@dataclass
+class Rejection:
+    """Filled in by a stream's consumer, with `ChatRequest.cancel`, when its output rails stopped
+    the answer before any of it was sent: the chat model may have the fallback answer in its
+    place (serving/llm/fallback.py)."""
+
+    rail: str = ""
+    """The rail that stopped it; empty: not rejected."""
+    ungrounded: bool = False
+    """It was stopped as unsupported by the passages (not as harmful)."""
+    on_ungrounded: str = "refuse"
+    """What the rails policy does with an unsupported answer (`fallback`: the fallback answers)."""
+
+    def __bool__(self) -> bool:
+        return bool(self.rail)
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """The request comes to the chat model already handed to the fallback (select was unsure):
+    why, and what the request spent before (carried into the answer's Generation)."""
+
+    reason: str
+    spent: Generation
 
 
 @dataclass(frozen=True)
@@ -22,13 +51,30 @@ class ChatRequest:
     user: str | None = None
     request_id: str = ""
     route: Literal["local", "fallback"] | None = None
-    """Ask one route first (None: local); the fallback, difficult questions and escalation."""
-    fallbacks: bool = True
-    """Let a failing local route fall back; False fails the request instead (local-only)."""
+    """Ask one route first (None: local); the fallback for api-only and difficult questions."""
     paid: bool = True
     """May the paid fallback answer at all (False: the caller's budget is spent)."""
+    routing: Routing | None = None
+    """The routing policy the request runs under (None: local-first, graph/routing.py)."""
+    handed_over: HandOver | None = None
     cancel: asyncio.Event | None = field(default=None, compare=False)
     """Set by the caller to stop generation early (the output rails blocked the answer)."""
+    rejection: Rejection | None = field(default=None, compare=False)
+    """Filled in by the caller when it sets `cancel` before any text was sent."""
+
+
+@dataclass(frozen=True)
+class TextEnd:
+    """Yielded by a chat model after an attempt's last text delta: the consumer checks the rest
+    of what it holds now, and fills in `ChatRequest.rejection` if it rejects the answer."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Yielded by a chat model before a second attempt (the fallback answering a rejected local
+    answer): the consumer forgets the text before it; a new answer begins."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -73,10 +119,12 @@ def no_generation(text: str = "") -> dict:
 
 
 class ChatModel(Protocol):
-    """A chat model with fallback behind it (the LiteLLM router in production)."""
+    """A chat model with fallback behind it (serving/llm/fallback.py over LiteLLM's router in
+    production)."""
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
-        """Yield text deltas as they arrive, then one final `Generation`."""
+    def stream(self, request: ChatRequest) -> AsyncIterator[str | TextEnd | Retry | Generation]:
+        """Yield text deltas as they arrive (with `TextEnd` and `Retry` between attempts), then
+        one final `Generation`."""
         ...
 
 
@@ -156,8 +204,17 @@ class AnswerCache(Protocol):
     ) -> None: ...
 
 
+def ungrounded(blocked: dict[str, Any] | None) -> bool:
+    """Whether a rail's block means "not supported by the passages" (its verdict's typed
+    `ungrounded` flag), not "harmful": what was already sent stays, and the answer may be
+    replaced by retrieved sentences or escalated instead of refused."""
+    return bool(blocked) and bool(blocked.get("ungrounded"))  # type: ignore[union-attr]
+
+
 class RailsVerdicts(Protocol):
-    """What the rails decided about one text (`rails.RailsResult` in production)."""
+    """What the rails decided about one text (`rails.RailsResult` in production): each verdict
+    is {name, stage, decision, score, latency_ms, reason, action}, plus `ungrounded: true` on a
+    block for want of support (see `ungrounded`)."""
 
     text: str
     verdicts: list[dict[str, Any]]
@@ -216,6 +273,6 @@ class Verdict(Protocol):
 class GroundednessJudge(Protocol):
     """Whether an answer is supported by the passages it was given (the groundedness rail's
     checker in production); with rails off, it decides when a generated answer gives way to
-    the retrieved sentences (RetrievalSettings.extractive = fallback)."""
+    the retrieved sentences (AnswerSettings.extractive = unsupported)."""
 
     def check(self, answer: str, passages: list[str], question: str) -> Verdict: ...

@@ -1,10 +1,13 @@
-"""Routing policies, the one place fallback is decided: which model route a request asks first,
-which failures send it to the fallback model, and what the fallback is then asked.
+"""Routing policies: which model route a request asks first, and which failures the fallback
+model answers. `FallbackChatModel` (serving/llm/fallback.py) carries them out; this module only
+says what each policy allows, so a policy can be replayed and compared
+(`railyard experiment fallback`); `railyard serve` runs one (RAILYARD_ROUTING_MODE, default
+local-first).
 
 Failures that can send a request to the fallback (`Routing.fallback_on`):
 - `error`: the local route errs, times out, stalls before its first token or refuses the
-  connection. The router carries it out (LiteLLM's fallbacks, with the timeouts and cooldown of
-  RAILYARD_ROUTER_CONFIG); the policy only says whether it may (`ChatRequest.fallbacks`).
+  connection (LiteLLM has tried the local pool's other servers first, with the timeouts and
+  cooldown of RAILYARD_ROUTER_CONFIG).
 - `broken_stream`: the local stream breaks after it started; the fallback continues the text
   the client already has.
 - `rejected`: the output rails reject a local answer before any of it was sent; the fallback
@@ -16,14 +19,10 @@ Failures that can send a request to the fallback (`Routing.fallback_on`):
   model could not score; the fallback writes the answer instead of the closest passage. On
   when a fallback is configured (OPENAI_API_KEY or RAILYARD_FALLBACK_BASE_URL). A question
   the handbook has nothing for gets "I don't know" without a paid call.
-
-`railyard experiment fallback` replays a query set under each policy to compare cost, latency
-and quality; `railyard serve` runs one (RAILYARD_ROUTING_MODE, default local-first).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
@@ -100,7 +99,15 @@ def take_over(request: ChatRequest, prefix: str) -> ChatRequest:
     if prefix:
         messages = [*messages, {"role": "assistant", "content": prefix},
                     {"role": "user", "content": CONTINUE}]  # fmt: skip
-    return dataclasses.replace(request, messages=messages, route="fallback", cancel=asyncio.Event())
+    return dataclasses.replace(request, messages=messages, route="fallback")
+
+
+def joined(prefix: str, text: str) -> str:
+    """Two pieces of one answer (a broken stream and the fallback's continuation), with a space
+    between them where one is needed."""
+    if not prefix or not text:
+        return prefix + text
+    return prefix + ("" if prefix[-1].isspace() or text[0] in ".,;:!?)" else " ") + text
 
 
 def escalated(first: Generation, second: Generation, reason: str) -> Generation:

@@ -133,11 +133,7 @@ async def choose(
         candidates(text, passages, limit, similarity[i] if similarity else None)
         for i, text in enumerate(found_by)
     ]
-    after = f" {context}" if context else ""
-    pairs: list[tuple[str, str]] = []
-    for part, pool in zip(parts, pools, strict=True):
-        pairs.append((template.format(text="(none)") + after, f" {part}"))
-        pairs += [(template.format(text=_passage_text(c)) + after, f" {part}") for c in pool]
+    pairs = _pairs(parts, pools, template, f" {context}" if context else "")
     scores = await scorer.score(ScoreRequest(pairs, request_id=request_id))
     chosen: list[Candidate] = []
     confidences, scored, unexplained, signals, at = [], [], [], [], 0
@@ -148,15 +144,7 @@ async def choose(
         if not pool:
             confidences.append(float("-inf"))
             continue
-        ranked = sorted(
-            zip((v - base for v in values), range(len(pool)), strict=True), key=lambda t: -t[0]
-        )
-        number_missing = False
-        if wants_quantity(part):
-            # A quantity is asked for: the best sentence that states one, if any does.
-            with_number = [r for r in ranked if has_number(pool[r[1]].text)]
-            number_missing = not with_number
-            ranked = with_number + [r for r in ranked if r not in with_number]
+        ranked, number_missing = _ranked(part, pool, [v - base for v in values])
         best_gain, index = ranked[0]
         best = pool[index]
         confidences.append(best_gain)
@@ -168,25 +156,58 @@ async def choose(
         chosen += picked
         scored += [{"passage": pool[i].passage, "position": pool[i].position, "gain": round(g, 3)}
                    for g, i in ranked]  # fmt: skip
-        signals.append(
-            Signals(
-                best_gain=best_gain,
-                second_gain=ranked[1][0] if len(ranked) > 1 else best_gain - 1.0,
-                similarity=(similarity[number] if similarity else {}).get(
-                    (best.passage, best.position), 0.0
-                ),
-                top_cosine=float(passages[0].get("score") or 0.0),
-                baseline=None,
-                agree=agree(passages),
-                coverage=coverage(part, passages),
-                unexplained=bool(_said_nowhere(names, passages)),
-                number_missing=number_missing,
-            )
-        )
+        similar = (similarity[number] if similarity else {}).get((best.passage, best.position))
+        signals.append(_signals(part, ranked, similar, passages, names, number_missing))
     unexplained = _said_nowhere(unexplained, passages)
     return Choice(
         chosen, round(min(confidences), 3), scores.generation, scored, unexplained, signals
     )
+
+
+def _signals(
+    part: str,
+    ranked: list[tuple[float, int]],
+    similarity: float | None,
+    passages: list[dict],
+    names: list[str],
+    number_missing: bool,
+) -> Signals:
+    """What the answerability model reads of one part's best sentence."""
+    best_gain = ranked[0][0]
+    return Signals(
+        best_gain=best_gain,
+        second_gain=ranked[1][0] if len(ranked) > 1 else best_gain - 1.0,
+        similarity=similarity or 0.0,
+        top_cosine=float(passages[0].get("score") or 0.0),
+        baseline=None,
+        agree=agree(passages),
+        coverage=coverage(part, passages),
+        unexplained=bool(_said_nowhere(names, passages)),
+        number_missing=number_missing,
+    )
+
+
+def _pairs(
+    parts: list[str], pools: list[list[Candidate]], template: str, after: str
+) -> list[tuple[str, str]]:
+    """What is scored: each part after no passage (its baseline), then after each candidate."""
+    pairs: list[tuple[str, str]] = []
+    for part, pool in zip(parts, pools, strict=True):
+        pairs.append((template.format(text="(none)") + after, f" {part}"))
+        pairs += [(template.format(text=_passage_text(c)) + after, f" {part}") for c in pool]
+    return pairs
+
+
+def _ranked(
+    part: str, pool: list[Candidate], gains: list[float]
+) -> tuple[list[tuple[float, int]], bool]:
+    """The pool's (gain, index) best first, and whether a quantity is asked for that no
+    candidate states: when one is asked for, the sentences that state one come first."""
+    ranked = sorted(zip(gains, range(len(pool)), strict=True), key=lambda t: -t[0])
+    if not wants_quantity(part):
+        return ranked, False
+    with_number = [r for r in ranked if has_number(pool[r[1]].text)]
+    return with_number + [r for r in ranked if r not in with_number], not with_number
 
 
 def _said_nowhere(names: list[str], passages: list[dict]) -> list[str]:

@@ -15,29 +15,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from storage import migrations
 from storage.database import Database
-
-MIGRATIONS = [
-    [  # the tables of manifests written before migrations were numbered
-        "CREATE TABLE IF NOT EXISTS documents (root TEXT NOT NULL, source TEXT NOT NULL, "
-        "content_hash TEXT NOT NULL, chunk_ids TEXT NOT NULL, title TEXT, run_id TEXT, "
-        "updated_at DOUBLE PRECISION, terms TEXT, PRIMARY KEY (root, source))",
-        "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, "
-        "started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, status TEXT, "
-        "embedding_model TEXT, index_version INTEGER, summary TEXT)",
-        "CREATE TABLE IF NOT EXISTS pending (run_id TEXT, chunk_ids TEXT)",
-        "CREATE TABLE IF NOT EXISTS garbage (chunk_ids TEXT)",
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
-    ],
-    [  # names of their own in a database the gateway's stores share
-        f"ALTER TABLE {table} RENAME TO manifest_{table}"
-        for table in ("documents", "runs", "pending", "garbage", "meta")
-    ],
-    [  # the eval set's figures on each index version (ingest/evaluation.py)
-        "CREATE TABLE IF NOT EXISTS manifest_evaluations (index_version INTEGER NOT NULL, "
-        "created DOUBLE PRECISION NOT NULL, eval_set TEXT NOT NULL, figures TEXT NOT NULL)",
-    ],
-]
 
 
 @dataclass(frozen=True)
@@ -51,7 +30,7 @@ class DocRecord:
 class Manifest:
     def __init__(self, database: Database) -> None:
         self.database = database
-        database.migrate("manifest", MIGRATIONS)
+        database.migrate("manifest", migrations.MANIFEST)
 
     def close(self) -> None:
         self.database.close()

@@ -8,10 +8,13 @@ process; rows written after load are searched unindexed until flush + release + 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pymilvus import DataType, Function, FunctionType, MilvusClient
 from pymilvus.exceptions import MilvusException
@@ -213,3 +216,22 @@ def _hit(row: dict) -> Hit:
         position=int(entity["position"]), text=entity["text"],
         score=None if row["distance"] is None else float(row["distance"]),
     )  # fmt: skip
+
+
+def held_elsewhere(uri: str) -> bool:
+    """Whether another process has the embedded milvus-lite index at `uri` open: milvus-lite
+    holds an advisory flock on its data dir's LOCK file while the database is open (one owner
+    process per data dir), released when its owner exits, even by a crash."""
+    lock = Path(uri) / "LOCK"
+    if not uri.endswith(".db") or not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

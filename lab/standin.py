@@ -10,9 +10,10 @@ Two roles:
 - no upstream: it answers deterministically as `gpt-4o-mini` by echoing the question, counting
   tokens by whitespace (the tests' fallback).
 
-Control: POST /_fault {"mode": "none|error|hang|slow_first_token|slow_stream", "delay_s": 5,
-"times": N, "status": 500} (slow_stream: delay_s between the answer's words; status: the error's
-HTTP status, e.g. 400 for a request the server refuses)
+Control: POST /_fault {"mode": "none|error|hang|slow_first_token|slow_stream|break_stream",
+"delay_s": 5, "times": N, "status": 500, "after": 3} (slow_stream: delay_s between the answer's
+words; status: the error's HTTP status, e.g. 400 for a request the server refuses;
+break_stream: the connection drops after `after` chunks of the answer, as a dying server's does)
 (times: how many requests the fault applies to; omitted = until reset); GET /_stats; GET
 /_requests: the last 100 request bodies received (what left the gateway, for leak tests).
 Run: railyard standin --port P [--upstream http://127.0.0.1:8001/v1] [--first-token-delay-ms N]
@@ -38,6 +39,7 @@ from starlette.routing import Route
 class Faults:
     def __init__(self) -> None:
         self.mode, self.delay_s, self.times, self.status = "none", 0.0, None, 500
+        self.after = 3
         self.requests = 0
         self.faulted = 0
 
@@ -70,6 +72,7 @@ def build_app(
         faults.delay_s = float(body.get("delay_s", 0))
         faults.times = body.get("times")
         faults.status = int(body.get("status", 500))
+        faults.after = int(body.get("after", 3))
         return JSONResponse({"ok": True})
 
     async def stats(request: Request) -> JSONResponse:
@@ -89,11 +92,12 @@ def build_app(
         if fault == "hang":
             await asyncio.sleep(faults.delay_s)
         first_delay = first_token_delay_s + (faults.delay_s if fault == "slow_first_token" else 0)
+        broken = faults.after if fault == "break_stream" else None
         if upstream:
             body = body | ({"model": upstream_model} if upstream_model else {})
-            return await _proxy(client, upstream, body, first_delay)
+            return await _proxy(client, upstream, body, first_delay, broken)
         word_delay = faults.delay_s if fault == "slow_stream" else 0.0
-        return _stand_in(body, model, first_delay, word_delay)
+        return _stand_in(body, model, first_delay, word_delay, broken)
 
     async def health(request: Request) -> Response:
         return Response(status_code=200)
@@ -109,7 +113,17 @@ def build_app(
     )
 
 
-async def _proxy(client: httpx.AsyncClient, upstream: str, body: dict, first_delay: float):
+class BrokenStream(Exception):
+    """Raised mid-response: the server drops the connection without ending the stream."""
+
+
+async def _proxy(
+    client: httpx.AsyncClient,
+    upstream: str,
+    body: dict,
+    first_delay: float,
+    broken: int | None = None,
+):
     url = upstream.rstrip("/") + "/chat/completions"
     if not body.get("stream"):
         await asyncio.sleep(first_delay)
@@ -123,13 +137,29 @@ async def _proxy(client: httpx.AsyncClient, upstream: str, body: dict, first_del
     async def relay():
         await asyncio.sleep(first_delay)
         async with client.stream("POST", url, json=body) as response:
-            async for chunk in response.aiter_raw():
-                yield chunk
+            async for i, line in _numbered(response.aiter_lines()):
+                if broken is not None and line.strip() and i >= broken:
+                    raise BrokenStream(f"dropped after {broken} chunks")
+                yield (line + "\n").encode()
 
     return StreamingResponse(relay(), media_type="text/event-stream")
 
 
-def _stand_in(body: dict, model: str, first_delay: float, word_delay: float = 0.0) -> Response:
+async def _numbered(lines):
+    """The stream's SSE events (`data: ...` lines), counted; blank lines pass uncounted."""
+    i = 0
+    async for line in lines:
+        yield i, line
+        i += bool(line.strip())
+
+
+def _stand_in(
+    body: dict,
+    model: str,
+    first_delay: float,
+    word_delay: float = 0.0,
+    broken: int | None = None,
+) -> Response:
     messages = body.get("messages", [])
     question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
     words = f"The fallback model answers: {question}".split()
@@ -155,6 +185,8 @@ def _stand_in(body: dict, model: str, first_delay: float, word_delay: float = 0.
         await asyncio.sleep(first_delay)
         chunk = base | {"object": "chat.completion.chunk"}
         for i, word in enumerate(words):
+            if broken is not None and i >= broken:
+                raise BrokenStream(f"dropped after {broken} chunks")
             if i and word_delay:
                 await asyncio.sleep(word_delay)
             delta = {"content": (" " if i else "") + word}

@@ -232,6 +232,8 @@ class RailsEngine:
                     rail.name, stage, outcome.decision.value, metadata.get("score"),
                     (executed.duration or 0.0) * 1000, outcome.reason,
                 ) | {"action": executed.action_name}  # fmt: skip
+                if metadata.get("ungrounded"):
+                    verdict["ungrounded"] = True  # not supported by the passages, not harmful
                 result.verdicts.append(verdict)
                 if stage == "input" and "values" in metadata:
                     result.pii_values = dict(metadata["values"])

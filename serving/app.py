@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -12,25 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-import graph
-from serving.access import KeyStore, RateLimiter, SharedRateLimiter
-from serving.access.budgets import Budgets, ledger_for
-from serving.access.keys import key_source
 from serving.admin.api_router import router as admin_router
 from serving.chat.api_router import router as chat_router
-from serving.chat.checkpoints import checkpoint_database, checkpointer
-from serving.chat.service import ChatService
-from serving.chat.threads import ThreadRetention
 from serving.console.api_router import router as console_router
-from serving.database import open_database
 from serving.errors import APIError, ConfigError, error_body
-from serving.local_model.supervisor import LocalModelSupervisor
 from serving.middleware import AccessLog, BodySizeLimit, LoopbackHosts
-from serving.observability import Metrics, Observer, TraceStore
-from serving.observability.alerts import Alerter
 from serving.observability.api_router import router as observability_router
-from serving.parts import Parts, seed
-from serving.prompts import RolloutStore
+from serving.parts import Parts
 from serving.settings import LOOPBACK_HOSTS, Settings
 from serving.system.api_router import router as system_router
 from serving.system.docs import router as docs_router
@@ -39,60 +26,16 @@ log = logging.getLogger("railyard")
 
 
 def create_app(settings: Settings) -> FastAPI:
+    """The gateway: its parts (serving/parts.py, built now, so configuration mistakes fail
+    before the server starts; started in the lifespan) and the endpoints over them."""
     check_exposure(settings)
-    # Built here, not in the lifespan, so configuration mistakes fail before the server starts.
-    metrics = Metrics()
-    alerts = Alerter(
-        settings.alert_webhook_url,
-        window_s=settings.alert_window_s,
-        min_requests=settings.alert_min_requests,
-        error_rate=settings.alert_error_rate,
-        fallback_rate=settings.alert_fallback_rate,
-    )
-    parts = Parts.build(settings, metrics=metrics, alerts=alerts)
+    parts = Parts.served(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        traces = TraceStore(open_database(settings, "traces.sqlite"), settings.trace_retention_days)
-        app.state.traces = traces
-        if (budget := parts.chat_model.budget) is not None:
-            budget.seed(traces.fallback_cost(since=budget.day_start()))
-        ledger = ledger_for(settings.redis_url, lambda since: traces.spend_by_caller(since=since))
-        budgets = Budgets(ledger, alert=alerts.send, observe=metrics.observe_budget)
-        supervisor = LocalModelSupervisor(settings) if settings.managed_local else None
-        if supervisor is not None:
-            supervisor.start()
-        await parts.warm_up()
-        seeding = await seed(parts)
-        async with checkpointer(settings) as saver:
-            otel = otel_exporter(settings)
-            observer = Observer(traces, metrics, alerts, content=settings.trace_content, otel=otel)
-            threads_db = checkpoint_database(settings)
-            threads = ThreadRetention(threads_db, saver, settings.thread_retention_days)
-            await threads.prune()
-            parts.prompts.follow(RolloutStore(traces.database))
-            app.state.chat = ChatService(
-                graph.build(parts.context(), saver),
-                settings, observer, threads, budgets, parts.prompts,
-            )  # fmt: skip
-            # What start-up built (models, policies, compiled graphs: millions of objects) lives
-            # as long as the process: keep it out of the collector's full passes, each of which
-            # would otherwise hold the GIL, and stall the event loop, for seconds.
-            gc.collect()
-            gc.freeze()
-            try:
-                yield
-            finally:
-                if seeding is not None:
-                    seeding.cancel()
-                if supervisor is not None:
-                    await supervisor.stop()
-                if otel is not None:
-                    otel.close()
-                parts.close()
-                traces.close()
-                threads_db.close()
+        async with parts.open() as served:
+            app.state.traces, app.state.chat = served.traces, served.chat
+            yield
 
     # The API docs are served by docs_router, behind the same keys as the admin endpoints.
     app = FastAPI(
@@ -108,40 +51,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.knowledge = parts.knowledge
     app.state.rails = parts.rails
     app.state.prompts = parts.prompts
-    app.state.metrics = metrics
-    source = key_source(settings)
-    app.state.keys = KeyStore(source) if source is not None else None
-    app.state.limiter = (
-        SharedRateLimiter(settings.redis_url, settings.rate_limit_rpm, settings.rate_limit_tpm)
-        if settings.redis_url
-        else RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
-    )
+    app.state.metrics = parts.metrics
+    app.state.keys = parts.keys
+    app.state.limiter = parts.limiter
     app.state.traces = None
     app.state.chat = None
-    app.include_router(chat_router)
-    app.include_router(system_router)
-    app.include_router(admin_router)
-    app.include_router(observability_router)
-    app.include_router(docs_router)
-    app.include_router(console_router)
+    for router in (
+        chat_router,
+        system_router,
+        admin_router,
+        observability_router,
+        docs_router,
+        console_router,
+    ):
+        app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if app.state.keys is None:
         app.add_middleware(LoopbackHosts, allowed=LOOPBACK_HOSTS | {settings.host})
     app.add_middleware(AccessLog)  # outermost: it sees what the others refuse too
     return app
-
-
-def otel_exporter(settings: Settings):
-    """The OpenTelemetry exporter when RAILYARD_OTLP_ENDPOINT is set."""
-    if not settings.otlp_endpoint:
-        return None
-    from serving.observability.otel import OtelExporter
-
-    models = {"local": settings.local_served_name, "fallback": settings.fallback_model}
-    return OtelExporter(
-        settings.otlp_endpoint, models, settings.otlp_service_name, settings.otlp_export_interval_s
-    )
 
 
 def from_environment() -> FastAPI:

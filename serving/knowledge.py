@@ -77,6 +77,35 @@ def check_index(settings: Settings, ingestor: Ingestor, summary: dict) -> dict |
     return {"index_version": version, **figures, "dropped": fallen, "alert": alert}
 
 
+def after_run(settings: Settings, ingestor: Ingestor, summary: dict) -> list[dict]:
+    """What follows every committed ingestion run, in the server or a CLI command (the one
+    hook for both): the eval set on the new index, recorded in the summary; and the alerts to
+    post: skipped documents, an eval figure that fell. A failing check is logged, never the
+    run's error (the run is committed)."""
+    alerts = []
+    if failed := summary.get("failed"):
+        alerts.append({
+            "kind": "ingest_failed", "message": f"ingestion run skipped {len(failed)} document(s)",
+            "failed": failed[:50], "summary": {k: v for k, v in summary.items() if k != "failed"},
+        })  # fmt: skip
+    try:
+        checked = check_index(settings, ingestor, summary)
+    except Exception:
+        log.exception("checking the new index with the eval set failed")
+        checked = None
+    if checked is not None:
+        summary["evaluation"] = checked
+        if checked["alert"] is not None:
+            alerts.append(checked["alert"])
+    return alerts
+
+
+def failed_run(error: BaseException) -> dict:
+    """The alert for an ingestion run that raised (nothing of it was committed)."""
+    message = f"ingestion run failed: {error}"
+    return {"kind": "ingest_failed", "message": message, "error": str(error)}
+
+
 def ingest_config(settings: Settings) -> IngestConfig:
     return IngestConfig(
         data_dir=settings.data_dir / "index",
@@ -120,21 +149,13 @@ class KnowledgeBase:
                 if self.metrics is not None:
                     self.metrics.observe_ingest(None, error=True)
                 if self.alerts is not None:
-                    self.alerts.ingest(None, exc)
+                    self.alerts.send(**failed_run(exc))
                 raise
         if self.metrics is not None:
             self.metrics.observe_ingest(summary)
-        if self.alerts is not None:
-            self.alerts.ingest(summary)
-        try:
-            checked = await asyncio.to_thread(check_index, self.settings, self.ingestor, summary)
-        except Exception:  # the run is committed; a failing check is logged, not the run's error
-            log.exception("checking the new index with the eval set failed")
-            checked = None
-        if checked is not None:
-            summary["evaluation"] = checked
-            if (alert := checked["alert"]) is not None and self.alerts is not None:
-                self.alerts.send(**alert)
+        alerts = await asyncio.to_thread(after_run, self.settings, self.ingestor, summary)
+        for alert in alerts if self.alerts is not None else []:
+            self.alerts.send(**alert)  # type: ignore[union-attr]
         self.last_summary = summary
         log.info("ingested %s", {k: v for k, v in summary.items() if k != "failed"})
         return summary

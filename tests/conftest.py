@@ -144,7 +144,8 @@ def serve(
 def gateway(run_dir: Path, fallback_server: Server, knowledge_base: Path):
     local_port = free_port()
     # The model's own text reaches the client, so sampling parameters can be checked; the
-    # extractive fallback is tested on the graph (tests/graph) and the rails on `guarded_gateway`.
+    # extractive answer to an unsupported one is tested on the graph (tests/graph) and the
+    # rails on `guarded_gateway`.
     server = serve(
         "gateway",
         run_dir,
@@ -294,8 +295,9 @@ def set_fault(
     delay_s: float = 0,
     times: int | None = None,
     status: int = 500,
+    after: int = 3,
 ):
-    body = {"mode": mode, "delay_s": delay_s, "times": times, "status": status}
+    body = {"mode": mode, "delay_s": delay_s, "times": times, "status": status, "after": after}
     httpx.post(server.url + "/_fault", json=body, timeout=5).raise_for_status()
 
 

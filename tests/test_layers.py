@@ -1,10 +1,12 @@
 """The dependency direction of DESIGN.md, checked on what each module really imports:
 lab → serving → graph → rails, ingest, and rails → ingest; never upward. Below them all,
-storage/ (databases, Redis, locks), which imports nothing of railyard. Each package is
+storage/ (databases, Redis, locks), which imports nothing of railyard, and reports/ (the
+read-side queries over what is stored), which imports storage/ alone. Each package is
 imported in a fresh interpreter, and the modules it loaded are read from sys.modules."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -13,9 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-LAYERS = ("storage", "ingest", "rails", "graph", "serving", "lab")
+LAYERS = ("storage", "reports", "ingest", "rails", "graph", "serving", "lab")
 FORBIDDEN = {
-    "storage": {"ingest", "rails", "graph", "serving", "lab"},
+    "storage": {"reports", "ingest", "rails", "graph", "serving", "lab"},
+    "reports": {"ingest", "rails", "graph", "serving", "lab"},
     "ingest": {"rails", "graph", "serving", "lab"},
     "rails": {"graph", "serving", "lab"},
     "graph": {"serving", "lab"},
@@ -69,3 +72,34 @@ def test_only_the_router_package_imports_litellm():
     )
     # The router and its usage counting; the bench's recorder of what was sent upstream.
     assert importing == ["serving/llm/client.py", "serving/llm/recorder.py"]
+
+
+def test_no_module_outside_storage_creates_tables():
+    """Schemas live in storage/migrations.py, version by version; stores elsewhere only name
+    their component when they migrate."""
+    writing = sorted(
+        str(path.relative_to(ROOT))
+        for layer in LAYERS
+        if layer != "storage"
+        for path in (ROOT / layer).rglob("*.py")
+        if any(
+            statement in path.read_text()
+            for statement in ("CREATE TABLE", "ALTER TABLE", "CREATE INDEX", "DROP TABLE")
+        )
+    )
+    assert writing == []
+
+
+def test_no_file_over_400_lines_and_no_function_over_60():
+    """The house's sizes: a module does one job, a function fits on a screen."""
+    files = [p for folder in (*LAYERS, "tests") for p in (ROOT / folder).rglob("*.py")]
+    lines = {p: len(p.read_text().splitlines()) for p in files}
+    long_files = [f"{p.relative_to(ROOT)} ({n})" for p, n in lines.items() if n > 400]
+    long_functions = [
+        f"{p.relative_to(ROOT)}:{node.name} ({node.end_lineno - node.lineno + 1})"
+        for p in files
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert long_files == [] and long_functions == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.holdback import SOFT_ACTIONS
+from graph.protocols import ungrounded
 from graph.state import State, asked
 from graph.tracing import SpanTimer
 
@@ -33,7 +33,7 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
         if result.blocked:
             update |= {"blocked": result.blocked, "refusal": result.refusal}
             update |= {"answer": result.refusal, "answer_mode": "refused", "citations": []}
-            if result.blocked.get("action") not in SOFT_ACTIONS:
+            if not ungrounded(result.blocked):
                 update["route"] = "blocked"
         else:
             update["answer"] = answer.replace(quoted, result.text) if quoted else result.text
@@ -42,7 +42,7 @@ async def output_rails(state: State, runtime: Runtime[Context]) -> dict:
     update["answer"] = final = update.get("answer", answer)
     update["reply"] = context.rails.restore_pii(final, state.get("pii_values"))
     blocked = update.get("blocked") or state.get("blocked") or {}
-    hard_block = blocked.get("stage") == "output" and blocked.get("action") not in SOFT_ACTIONS
+    hard_block = blocked.get("stage") == "output" and not ungrounded(blocked)
     # A hard block is not sent as text: a stream ends with an error event instead.
     if not state.get("streamed", True) and not hard_block:
         runtime.stream_writer({"delta": update["reply"]})

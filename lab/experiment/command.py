@@ -60,7 +60,7 @@ def register(commands) -> None:
     fallback.add_argument("--max-tokens", type=int, default=96)
     fallback.add_argument(
         "--extractive",
-        choices=["never", "fallback", "always"],
+        choices=["never", "unsupported", "always"],
         default="never",
         help="answer mode under test (default never: every answer is the model's)",
     )
@@ -107,7 +107,6 @@ def run(settings: Settings, args) -> int:
     from lab.experiment.plot import plot
     from lab.experiment.replay import RESULTS, ResultsFile, Setup
     from lab.jsonl import read_jsonl
-    from serving.llm.client import RouterChatModel
 
     # Wide enough for the table when printed to a file or CI log.
     console = Console(stderr=args.json, width=None if sys.stdout.isatty() else 160)
@@ -129,18 +128,10 @@ def run(settings: Settings, args) -> int:
         print(f"railyard experiment: {e}", file=sys.stderr)
         return 2
     queries_path, corpus, out = Path(args.queries), Path(args.corpus), Path(args.out)
-    for path in (queries_path, corpus):
-        if not path.exists():
-            print(f"railyard experiment: {path} does not exist", file=sys.stderr)
-            return 2
-    queries = read_jsonl(queries_path)[: args.limit]
-    if not asyncio.run(RouterChatModel(settings).local_health()):
-        print(
-            f"railyard experiment: the local model at {settings.local_url} does not answer: start "
-            "it with `railyard vllm` or point RAILYARD_LOCAL_BASE_URL at a running vLLM",
-            file=sys.stderr,
-        )
+    if (problem := _unready(settings, queries_path, corpus)) is not None:
+        print(f"railyard experiment: {problem}", file=sys.stderr)
         return 2
+    queries = read_jsonl(queries_path)[: args.limit]
     prompt = Prompt.load(settings.prompt_file)
     setup = Setup(
         queries=hashlib.sha256(queries_path.read_bytes()).hexdigest(),
@@ -169,6 +160,21 @@ def run(settings: Settings, args) -> int:
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def _unready(settings: Settings, queries: Path, corpus: Path) -> str | None:
+    """Why the experiment cannot run: a missing file, or no local model answering."""
+    from serving.llm.client import RouterChatModel
+
+    for path in (queries, corpus):
+        if not path.exists():
+            return f"{path} does not exist"
+    if not asyncio.run(RouterChatModel(settings).local_health()):
+        return (
+            f"the local model at {settings.local_url} does not answer: start it with "
+            "`railyard vllm` or point RAILYARD_LOCAL_BASE_URL at a running vLLM"
+        )
+    return None
 
 
 async def _replay(settings, corpus, queries, chosen, results, args, console) -> None:

@@ -105,10 +105,9 @@ async def replay(
     progress: Callable[[str], None] = lambda policy: None,
 ) -> None:
     done = results.done()
-    retrieval = dataclasses.replace(built.parts.retrieval, extractive=extractive, answer=answer)
+    answering = dataclasses.replace(built.parts.answer, extractive=extractive, mode=answer)
     graphs = [
-        (policy.name, build(built.context(routing=policy, retrieval=retrieval)))
-        for policy in policies
+        (policy.name, build(built.context(routing=policy, answer=answering))) for policy in policies
     ]
     for i, query in enumerate(queries):
         for name, request_graph in interleaved(graphs, i):

@@ -52,8 +52,8 @@ async def collect(settings: Settings, corpus: Path, items: list[dict]) -> list[d
     rows = []
     async with services(corpus_settings(settings, corpus)) as built:
         # Every question answered with its chosen sentences, whatever the current model says.
-        always = dataclasses.replace(built.parts.retrieval, min_confidence=0.0)
-        request_graph = build(built.context(retrieval=always))
+        always = dataclasses.replace(built.parts.answer, min_confidence=0.0)
+        request_graph = build(built.context(answer=always))
         embed = built.knowledge.ingestor.embedder.embed
         with task("train: answerability", len(items)) as advance:
             for item in items:

@@ -66,25 +66,9 @@ def fit(bipia: Path, corpus: Path, attacks: Path, max_chunk_fp: float = 0.01) ->
     documents = [row["context"] for row in read_jsonl(bipia / "email" / "train.jsonl")]
     emails = len(documents)
     documents += corpus_chunks(corpus, embedder)
-    tasks = [
-        text
-        for name in ("text_attack_train.json", "code_attack_train.json")
-        for texts in json.loads((bipia / name).read_text()).values()
-        for text in texts
-    ] + [row["prompt"] for row in read_jsonl(attacks)]
+    tasks = _tasks(bipia, attacks)
 
-    rows: list[tuple[str, int, int]] = []  # (sentence, label, group)
-    for group, text in enumerate(documents):
-        rows += [(s, 0, group) for s in sentences_of(text)]
-    for offset, text in enumerate(tasks):
-        rows += [(s, 1, len(documents) + offset) for s in sentences_of(text)]
-    is_request = requests([s for s, _, _ in rows])
-    # What the rail looks at: requests of 3 words or more that do not already direct the answer.
-    rows = [
-        r
-        for r, request in zip(rows, is_request, strict=True)
-        if request and len(r[0].split()) >= 3 and not directs_answer(r[0])
-    ]
+    rows = _labelled(documents, tasks)
     x = np.array(embedder.embed([s for s, _, _ in rows]))
     y = np.array([label for _, label, _ in rows])
     groups = np.array([group for _, _, group in rows])
@@ -98,14 +82,10 @@ def fit(bipia: Path, corpus: Path, attacks: Path, max_chunk_fp: float = 0.01) ->
         out_of_fold[held] = model().fit(x[~held], y[~held]).predict_proba(x[held])[:, 1]
 
     def touched(threshold: float, first: int, last: int) -> float:
-        hit = {g for g, p, label in zip(groups, out_of_fold, y, strict=True)
-               if label == 0 and first <= g < last and p >= threshold}  # fmt: skip
-        return len(hit) / max(1, last - first)
+        return len(_hit(groups, out_of_fold, y, 0, threshold, first, last)) / max(1, last - first)
 
     def caught(threshold: float) -> float:
-        hit = {g for g, p, label in zip(groups, out_of_fold, y, strict=True)
-               if label == 1 and p >= threshold}  # fmt: skip
-        return len(hit) / len(tasks)
+        return len(_hit(groups, out_of_fold, y, 1, threshold)) / len(tasks)
 
     candidates = np.round(np.arange(0.5, 1.0, 0.01), 2)
     threshold = next(
@@ -133,6 +113,40 @@ def fit(bipia: Path, corpus: Path, attacks: Path, max_chunk_fp: float = 0.01) ->
             "max_chunk_fp": max_chunk_fp,
         },
     }
+
+
+def _tasks(bipia: Path, attacks: Path) -> list[str]:
+    """The task instructions: BIPIA's train text and code attacks, and the red-team prompts."""
+    names = ("text_attack_train.json", "code_attack_train.json")
+    planted = [t for n in names for ts in json.loads((bipia / n).read_text()).values() for t in ts]
+    return planted + [row["prompt"] for row in read_jsonl(attacks)]
+
+
+def _hit(groups, scores, labels, label: int, threshold: float, first=0, last=None) -> set:
+    """The groups (documents or tasks) of `label` with a sentence scored at the threshold or
+    above, among groups first..last."""
+    return {
+        g for g, p, y in zip(groups, scores, labels, strict=True)
+        if y == label and first <= g < (last if last is not None else float("inf"))
+        and p >= threshold
+    }  # fmt: skip
+
+
+def _labelled(documents: list[str], tasks: list[str]) -> list[tuple[str, int, int]]:
+    """(sentence, label, group) rows: documents' sentences 0, task instructions' 1, one group
+    per document or task; only what the rail looks at: requests of 3 words or more that do not
+    already direct the answer."""
+    rows: list[tuple[str, int, int]] = []
+    for group, text in enumerate(documents):
+        rows += [(s, 0, group) for s in sentences_of(text)]
+    for offset, text in enumerate(tasks):
+        rows += [(s, 1, len(documents) + offset) for s in sentences_of(text)]
+    is_request = requests([s for s, _, _ in rows])
+    return [
+        r
+        for r, request in zip(rows, is_request, strict=True)
+        if request and len(r[0].split()) >= 3 and not directs_answer(r[0])
+    ]
 
 
 def write(report: dict[str, Any], path: Path = WEIGHTS) -> None:

@@ -36,4 +36,6 @@ async def check_groundedness(
     if result.supported:
         return allow(result.score)
     first = result.unsupported[0]
-    return block(f"unsupported: {first.reason}", result.score, sentence=first.sentence)
+    return block(
+        f"unsupported: {first.reason}", result.score, sentence=first.sentence, ungrounded=True
+    )

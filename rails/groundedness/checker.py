@@ -91,6 +91,27 @@ def _claims(answer: str) -> list[str]:
     return merged or ([answer.strip()] if answer.strip() else [])
 
 
+def _windows_with_numbers(
+    sentence: str, context: Sequence[str], question: str
+) -> tuple[list[str], str | None]:
+    """The windows a sentence may rest on, and why none can when it states numbers none has.
+    A number backs a claim only where the claim is made: "4 hours" is not supported by a
+    passage that says "240 hours" and, in the next sentence, "4 weeks". A claim with one
+    number must find it in one sentence; only claims joining several numbers may rest on two
+    neighbouring sentences."""
+    numbers = _numbers(sentence) - _numbers(question)
+    if not numbers:
+        return _windows(context), None
+    windows = _windows(context, pairs=len(numbers) > 1)
+    windows = [w for w in windows if numbers <= _numbers(w)]
+    if windows:
+        return windows, None
+    missing = sorted(numbers - _numbers("\n".join(context)))
+    if missing:
+        return [], f"numbers not in context: {missing}"
+    return [], f"numbers not stated with the claim: {sorted(numbers)}"
+
+
 def _numbers(text: str) -> set[str]:
     return {m.group(1).replace(",", "") + m.group(2) for m in NUMBER.finditer(text)} | {
         w for w in content_words(text) if w.isdigit()
@@ -278,24 +299,9 @@ class GroundednessChecker:
         if HEDGE.match(sentence.strip()):
             return SentenceCheck(sentence, True, 1.0, "no claim")
         joined = "\n".join(context)
-        numbers = _numbers(sentence) - _numbers(question)
-        windows = _windows(context)
-        if numbers:
-            # A number backs a claim only where the claim is made: "4 hours" is not supported
-            # by a passage that says "240 hours" and, in the next sentence, "4 weeks". A claim
-            # with one number must find it in one sentence; only claims joining several
-            # numbers may rest on two neighbouring sentences.
-            if len(numbers) == 1:
-                windows = _windows(context, pairs=False)
-            windows = [w for w in windows if numbers <= _numbers(w)]
-            if not windows:
-                missing = sorted(numbers - _numbers(joined))
-                reason = (
-                    f"numbers not in context: {missing}"
-                    if missing
-                    else f"numbers not stated with the claim: {sorted(numbers)}"
-                )
-                return SentenceCheck(sentence, False, 0.0, reason)
+        windows, reason = _windows_with_numbers(sentence, context, question)
+        if reason:
+            return SentenceCheck(sentence, False, 0.0, reason)
         unknown = _unknown_names(sentence, joined)
         if unknown:
             return SentenceCheck(sentence, False, 0.0, f"names not in context: {unknown}")
@@ -333,7 +339,14 @@ class GroundednessChecker:
             return SentenceCheck(sentence, False, 0.0, "negation differs from context")
         if self.embed is None:
             return SentenceCheck(sentence, False, round(overlap, 3), "not stated in context")
-        candidates = [w for _, w in scored[: self.windows]]
+        return self._by_meaning(sentence, [w for _, w in scored[: self.windows]], missing, new)
+
+    def _by_meaning(
+        self, sentence: str, candidates: list[str], missing: dict[str, str], new: dict[str, str]
+    ) -> SentenceCheck:
+        """A sentence its nearest windows do not state word for word: supported when it is
+        near one of them in meaning (a paraphrase) and few of its words are unexplained."""
+        overlap = max(len(new.keys() & _stems(w)) / len(new) for w in candidates)
         claim = _unprefixed(sentence) or sentence
         vectors = _vectors(self.embed, [claim, *candidates])
         similarities = [_cosine(vectors[0], v) for v in vectors[1:]]

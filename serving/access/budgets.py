@@ -92,8 +92,9 @@ class MemoryLedger:
             return total
 
     def seed(self, scope: str, period: str, spent: float) -> None:
+        """Start a period's total, unless it is already counted (as `RedisLedger.seed`)."""
         with self._lock:
-            self._spent[(scope, period)] = spent
+            self._spent.setdefault((scope, period), spent)
 
 
 def seeded_ledger(rows: list[dict], now: float) -> MemoryLedger:

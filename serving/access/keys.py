@@ -37,6 +37,7 @@ from serving.access.budgets import Budget, Scope
 from serving.database import Database, open_database
 from serving.errors import ConfigError, KeysUnavailable, Unauthorized
 from serving.settings import Settings
+from storage import migrations
 
 PREFIX = "ry-"
 log = logging.getLogger("railyard.access")
@@ -176,16 +177,6 @@ class FileKeys:
         self._write(parsed.model_copy(update={"projects": projects}))
 
 
-KEY_MIGRATIONS = [
-    [
-        "CREATE TABLE IF NOT EXISTS railyard_api_keys (sha256 TEXT PRIMARY KEY, "
-        "entry TEXT NOT NULL, created DOUBLE PRECISION NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS railyard_projects (project TEXT PRIMARY KEY, "
-        "budget TEXT NOT NULL)",
-    ]
-]
-
-
 class DatabaseKeys:
     """RAILYARD_API_KEYS_DATABASE: the keys in the database replicas share (Postgres), read
     again at most every `refresh_s`, so a key added or revoked anywhere counts everywhere
@@ -194,7 +185,7 @@ class DatabaseKeys:
     def __init__(self, database: Database, refresh_s: float = 1.0) -> None:
         self.database, self.refresh_s = database, refresh_s
         self._read_at = -float("inf")
-        database.migrate("api_keys", KEY_MIGRATIONS)
+        database.migrate("api_keys", migrations.API_KEYS)
 
     def __str__(self) -> str:
         return f"API keys table in {self.database.url.split('@')[-1]}"

@@ -5,6 +5,7 @@ GET /v1/passages/{chunk_id}: the passage a citation points at."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -87,25 +88,30 @@ async def create_chat_completion(
     except TimeoutError:
         await chunks.aclose()
         raise _timeout(timeout_s) from None
+    settle = functools.partial(limiter.settle, ticket)
+    events = _events(first, chunks, trace_id, deadline, timeout_s, settle)
+    # On SIGTERM, in-flight streams run to their end (up to the grace period) instead of being
+    # cut when uvicorn starts shutting down.
+    grace = request.app.state.settings.shutdown_grace_s
+    return EventSourceResponse(
+        events, headers=headers, ping=15, shutdown_event=anyio.Event(),
+        shutdown_grace_period=grace,
+    )  # fmt: skip
 
-    async def events():
-        try:
-            async for event in _events():
-                yield event
-        finally:
-            # A client that hangs up leaves this generator unfinished: close the service's
-            # stream now (not when it is collected), so the graph stops and what was spent is
-            # charged and traced (ChatService.stream). Shielded: the disconnect cancels us.
-            with anyio.CancelScope(shield=True):
-                await chunks.aclose()
 
-    async def _events():
+async def _events(first: dict, chunks, trace_id: str, deadline: float, timeout_s: float, settle):
+    """The stream's server-sent events: its chunks, an error event when it fails after the
+    first (headers and text are already out), then [DONE]. A client that hangs up leaves this
+    generator unfinished: the service's stream is closed then (not when it is collected), so
+    the graph stops and what was spent is charged and traced (ChatService.stream); shielded,
+    as the disconnect cancels us."""
+    try:
         yield {"data": json.dumps(first)}
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 async for chunk in chunks:
                     if usage := chunk.get("usage"):
-                        await asyncio.to_thread(limiter.settle, ticket, usage["total_tokens"])
+                        await asyncio.to_thread(settle, usage["total_tokens"])
                     yield {"data": json.dumps(chunk)}
         except TimeoutError:
             await chunks.aclose()
@@ -113,20 +119,15 @@ async def create_chat_completion(
         except APIError as e:
             yield {"data": json.dumps(e.body())}
         except Exception:
-            # Headers and text are already out: the client learns of the failure from an
-            # error event (as OpenAI's API sends one) instead of a stream that just stops.
+            # The client learns of the failure from an error event (as OpenAI's API sends
+            # one) instead of a stream that just stops.
             log.exception("stream %s failed after its first chunk", trace_id)
             await chunks.aclose()
             yield {"data": json.dumps(error_body("Internal server error.", "server_error"))}
         yield {"data": "[DONE]"}
-
-    # On SIGTERM, in-flight streams run to their end (up to the grace period) instead of being
-    # cut when uvicorn starts shutting down.
-    grace = request.app.state.settings.shutdown_grace_s
-    return EventSourceResponse(
-        events(), headers=headers, ping=15, shutdown_event=anyio.Event(),
-        shutdown_grace_period=grace,
-    )  # fmt: skip
+    finally:
+        with anyio.CancelScope(shield=True):
+            await chunks.aclose()
 
 
 @router.get("/v1/passages/{chunk_id}", dependencies=[Depends(require_key)])

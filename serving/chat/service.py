@@ -11,9 +11,8 @@ from typing import Any
 
 from graph import RequestGraph
 from graph.errors import PromptTooLong, RetrievalUnavailable
-from graph.holdback import SOFT_ACTIONS
 from graph.prompt import Prompt
-from graph.protocols import no_generation
+from graph.protocols import no_generation, ungrounded
 from graph.state import InputState, Params, reply
 from serving.access import Caller
 from serving.access.budgets import Budgets
@@ -350,7 +349,7 @@ def _thread(thread_id: str | None, caller: Caller | None) -> str | None:
 def _output_block(state: dict[str, Any]) -> dict[str, Any] | None:
     """The error body for an answer the output rails blocked (not merely found unsupported)."""
     blocked = state.get("blocked") or {}
-    if blocked.get("stage") != "output" or blocked.get("action") in SOFT_ACTIONS:
+    if blocked.get("stage") != "output" or ungrounded(blocked):
         return None
     return {
         "message": f"{state['refusal']} (blocked by the '{blocked['name']}' rail)",

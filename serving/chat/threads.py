@@ -11,14 +11,9 @@ import time
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from serving.database import Database
+from storage import migrations
 
 PRUNE_EVERY_S = 3600.0
-MIGRATIONS = [
-    [
-        "CREATE TABLE IF NOT EXISTS railyard_threads "
-        "(thread_id TEXT PRIMARY KEY, used DOUBLE PRECISION)"
-    ],
-]
 
 
 class ThreadRetention:
@@ -28,7 +23,7 @@ class ThreadRetention:
         self.database, self.saver = database, saver
         self.retention_s = retention_days * 86_400
         self._pruned_at = 0.0
-        database.migrate("threads", MIGRATIONS)
+        database.migrate("threads", migrations.THREADS)
 
     async def used(self, thread_id: str) -> None:
         """Record a turn of `thread_id`; prune old threads when an hour has passed."""

@@ -1,8 +1,8 @@
 """`railyard ingest run | watch | schedule` (the triggers are in ingest/triggers.py).
 
-milvus-lite's data dir has one owner process. When `railyard serve` owns it (the index cannot be
-opened and the server answers), these commands hand each run to the server
-(POST /v1/admin/ingest) instead of fighting it for the lock.
+milvus-lite's data dir has one owner process. When another process has it open (its LOCK file
+is locked: `ingest.store.held_elsewhere`), these commands hand each run to the railyard server
+on the configured port (POST /v1/admin/ingest) instead of fighting it for the lock.
 """
 
 from __future__ import annotations
@@ -19,41 +19,19 @@ from rich.table import Table
 from serving.settings import Settings
 
 
-def _server_owns_index(settings: Settings) -> bool:
-    """milvus-lite logs its DataDirLockedError and pymilvus raises a bare "Open local milvus
-    failed", so ownership is told by a railyard server answering on the configured port."""
-    if settings.milvus_uri is not None:
-        return False
-    try:
-        url = f"http://{settings.host}:{settings.port}/healthz"
-        return httpx.get(url, timeout=3).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def ingest_once(
     settings: Settings, paths: list[str], console: Console, ray: str | None = None
 ) -> dict:
     """One ingestion run: in this process (load → embed on a Ray cluster with `ray`), or by
     the server when it owns the index."""
+    from ingest.store import held_elsewhere
+    from serving.knowledge import after_run, failed_run, ingest_config
     from serving.knowledge import ingestor as open_ingestor
+    from serving.observability.alerts import post_alert
 
-    try:
-        ingestor = open_ingestor(settings)
-    except Exception:
-        if ray is not None or not _server_owns_index(settings):
-            raise
-        url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
-        console.print(f"the running server owns the index; ingesting through {url}")
-        key = settings.client_api_key
-        headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
-        response = httpx.post(url, json={"paths": paths}, headers=headers, timeout=None)
-        if response.is_client_error:
-            message = response.json().get("error", {}).get("message", response.text)
-            console.print(f"[red]railyard ingest: the server refused the run: {message}")
-            raise SystemExit(2) from None
-        response.raise_for_status()
-        return response.json()
+    if ray is None and held_elsewhere(ingest_config(settings).uri):
+        return _through_server(settings, paths, console)
+    ingestor = open_ingestor(settings)
     try:
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -67,30 +45,37 @@ def ingest_once(
                 bar.update(tasks[stage], completed=done, total=total)
 
             summary = ingestor.run(paths, progress=progress, ray=ray)
-        _checks(settings, ingestor, summary)
+    except Exception as exc:
+        post_alert(settings.alert_webhook_url, **failed_run(exc))
+        raise
+    else:
+        for alert in after_run(settings, ingestor, summary):
+            post_alert(settings.alert_webhook_url, **alert)
         return summary
     finally:
         ingestor.close()
 
 
-def _checks(settings: Settings, ingestor, summary: dict) -> None:
-    """What the server does after a run, for a run in this process: the eval set on the new
-    index (RAILYARD_EVAL_SET), and the alerts (skipped documents, an eval drop) posted to
-    RAILYARD_ALERT_WEBHOOK_URL from here."""
-    from serving.knowledge import check_index
-    from serving.observability.alerts import post_alert
-
-    url = settings.alert_webhook_url
-    if failed := summary.get("failed"):
-        post_alert(
-            url, "ingest_failed", f"ingestion run skipped {len(failed)} document(s)",
-            failed=failed[:50], summary={k: v for k, v in summary.items() if k != "failed"},
-        )  # fmt: skip
-    checked = check_index(settings, ingestor, summary)
-    if checked is not None:
-        summary["evaluation"] = checked
-        if (alert := checked["alert"]) is not None:
-            post_alert(url, **alert)
+def _through_server(settings: Settings, paths: list[str], console: Console) -> dict:
+    """The run, handed to the railyard server that has the embedded index open."""
+    url = f"http://{settings.host}:{settings.port}/v1/admin/ingest"
+    console.print(f"a running server has the index open; ingesting through {url}")
+    key = settings.client_api_key
+    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    try:
+        response = httpx.post(url, json={"paths": paths}, headers=headers, timeout=None)
+    except httpx.HTTPError as e:
+        console.print(
+            f"[red]railyard ingest: another process has the index in {settings.data_dir} open, "
+            f"and no railyard server answers at {url} ({e}); stop it or run against its port"
+        )
+        raise SystemExit(2) from None
+    if response.is_client_error:
+        message = response.json().get("error", {}).get("message", response.text)
+        console.print(f"[red]railyard ingest: the server refused the run: {message}")
+        raise SystemExit(2) from None
+    response.raise_for_status()
+    return response.json()
 
 
 def print_summary(summary: dict, console: Console) -> None:

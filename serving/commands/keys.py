@@ -49,11 +49,8 @@ def register(commands) -> None:
 
 
 def run(settings, args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from serving.access.budgets import Budget
-    from serving.access.keys import KeyFile, KeysBroken, add_key, key_source
+    from serving.access.keys import add_key, key_source
 
     source = key_source(settings, Path(args.file) if args.file else None)
     if source is None:
@@ -95,6 +92,16 @@ def run(settings, args) -> int:
         )
         source.set_project(args.project, budget)
         return 0
+    return _list(settings, source, args.json)
+
+
+def _list(settings, source, as_json: bool) -> int:
+    """`keys list`: every key and project with what it spent today and this month."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from serving.access.keys import KeyFile, KeysBroken
+
     try:
         parsed = source.read() or KeyFile()
     except KeysBroken as e:
@@ -102,7 +109,7 @@ def run(settings, args) -> int:
             raise
         parsed = KeyFile()
     rows = _rows(parsed, _spend(settings))
-    if args.json:
+    if as_json:
         print(json.dumps(rows))
         return 0
     table = Table(title=f"{source} (spent / budget, USD)")

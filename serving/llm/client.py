@@ -1,6 +1,7 @@
-"""The only module that imports LiteLLM: a Router with the local vLLM first and the fallback
-behind it, exposed to the graph as a `ChatModel`. Fallback, retries and cooldown are LiteLLM's;
-prices and route attribution are ours, so every answer carries a cost."""
+"""The only module that imports LiteLLM: a Router over the local vLLM pool and the paid
+fallback, one route per call (`FallbackChatModel`, serving/llm/fallback.py, decides which).
+Failover inside the local pool, retries and cooldown are LiteLLM's; prices and route attribution
+are ours, so every answer carries a cost."""
 
 from __future__ import annotations
 
@@ -27,18 +28,14 @@ from graph.protocols import (  # noqa: E402
     Scores,
     Usage,
 )
-from serving.errors import (  # noqa: E402
-    BudgetExhausted,
-    ConfigError,
-    UpstreamError,
-    UpstreamRefused,
-)
+from serving.errors import ConfigError, UpstreamError, UpstreamRefused  # noqa: E402
 from serving.llm.bills import StreamBills  # noqa: E402
 from serving.llm.budget import budget_for  # noqa: E402
 from serving.llm.config import RouterConfig, load_router_config  # noqa: E402
 from serving.llm.egress import Egress, Restoring  # noqa: E402
 from serving.llm.local_servers import LocalServers  # noqa: E402
-from serving.llm.routes import FALLBACK, LOCAL, OPENAI_BASE_URL, SCORE  # noqa: E402
+from serving.llm.received import Received, first_read  # noqa: E402
+from serving.llm.routes import FALLBACK, LOCAL, OPENAI_BASE_URL, SCORE, RouteFailed  # noqa: E402
 from serving.llm.routes import member as _member  # noqa: E402
 from serving.llm.scoring import LocalScorer  # noqa: E402
 from serving.settings import Settings  # noqa: E402
@@ -182,17 +179,15 @@ class RouterChatModel:
         price_in, price_out = self.prices[route]
         return usage.prompt_tokens * price_in + usage.completion_tokens * price_out
 
-    def _kwargs(self, request: ChatRequest, request_id: str) -> dict[str, Any]:
+    def _kwargs(self, request: ChatRequest, route: str, request_id: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
-            "model": request.route or LOCAL,
+            "model": route,
             "messages": request.messages,
             "max_tokens": request.max_tokens,
             "metadata": {"railyard_request_id": request_id},
+            "stream": True,
+            "stream_options": {"include_usage": True},
         }
-        if not request.fallbacks:
-            kwargs["disable_fallbacks"] = True
-        if not request.paid:  # the caller's own budget is spent: the local model answers
-            kwargs["model"], kwargs["disable_fallbacks"] = LOCAL, True
         for name in ("temperature", "top_p", "stop", "user"):
             value = getattr(request, name)
             if value is not None:
@@ -200,94 +195,68 @@ class RouterChatModel:
         return kwargs
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[str | Generation]:
-        """Always streams upstream, so TTFT is measured and a stream that fails before its
-        first token still falls back; non-streaming clients get the assembled text."""
+        """One route's answer (`request.route`, local when unset): text deltas, then its
+        Generation. LiteLLM fails over inside the local pool; which failures the paid fallback
+        answers is `FallbackChatModel`'s (serving/llm/fallback.py). Raises RouteFailed.
+        Always streams upstream, so TTFT is measured and a stream that fails before its first
+        token can still be handed over; non-streaming clients get the assembled text."""
         request_id = request.request_id or uuid.uuid4().hex
-        kwargs = self._kwargs(request, request_id)
-        kwargs |= {"stream": True, "stream_options": {"include_usage": True}}
-        if kwargs["model"] == LOCAL:
+        route = request.route or LOCAL
+        kwargs = self._kwargs(request, route, request_id)
+        if route == LOCAL:
             await self.local.check_window(
                 request.messages, request.max_tokens, self.settings.local_max_model_len
             )
-        await self._within_budget(kwargs)
-        start = time.perf_counter()
-        ttft, parts, finish, usage, model = None, [], "stop", None, ""
-        response, settled, restoring = None, False, Restoring()
+        got = Received(restoring=Restoring())
+        response, settled = None, False
         try:
-            try:
-                if kwargs["model"] == FALLBACK:
-                    kwargs, restoring = await self._masked(kwargs)
-                response, chunks = await self._open(kwargs)
-            except Exception as e:
-                if not self._falls_back(e, kwargs):
-                    raise
-                response, kwargs = None, kwargs | {"model": FALLBACK}
-                await self._within_budget(kwargs)
-                kwargs, restoring = await self._masked(kwargs)
-                response, chunks = await self._open(kwargs)
+            kwargs, got.restoring = await self._masked(kwargs)
+            response, chunks = await self._open(kwargs)
+        except Exception as e:
+            raise await _failed(e, route, request_id, started=False) from e
+        try:
             async for chunk in chunks:
-                if getattr(chunk, "usage", None):
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                model = chunk.model or model
-                if not chunk.choices:
-                    continue
-                delta = restoring.feed(chunk.choices[0].delta.content or "")
-                finish = chunk.choices[0].finish_reason or finish
-                if delta:
-                    ttft = ttft if ttft is not None else time.perf_counter() - start
-                    parts.append(delta)
+                if delta := got.take(chunk):
                     yield delta
                 if request.cancel is not None and request.cancel.is_set():
                     # The output rails stopped the answer: stop paying for tokens. A stream
                     # cut short reports no usage: it is counted below.
-                    finish = "content_filter"
+                    got.finish = "content_filter"
                     break
                 if self.bills.left(request_id):
-                    finish = "abandoned"  # its client hung up: stop paying too
+                    got.finish = "abandoned"  # its client hung up: stop paying too
                     break
-            if held := restoring.flush():
-                parts.append(held)
+            if held := got.flush():
                 yield held
-            route = _route_of(response, kwargs["model"])
-            usage = usage or await self._count_usage(route, kwargs["messages"], "".join(parts))
+            route = _route_of(response, route)
+            usage = got.usage or await self._count_usage(route, kwargs["messages"], got.text)
             cost = self.cost(route, usage)
             settled = True  # from here a consumer that leaves is not billed twice
             if route == FALLBACK and self.budget is not None:
                 await asyncio.shield(asyncio.to_thread(self.budget.add, cost))  # Redis, shared
-        except BudgetExhausted:
-            raise
         except Exception as e:
-            # LiteLLM logs each failed attempt from a task of its own: let those land first, so
-            # the error names why every route failed, not only the last.
-            await asyncio.sleep(0.05)
-            raise _upstream_error(e, _failures.pop(request_id), kwargs["model"]) from e
+            raise await _failed(e, route, request_id, started=bool(got.text)) from e
         finally:
             if response is not None and not settled:
                 # The consumer left mid-stream (the client disconnected): what was generated
                 # is billed all the same, from a task of its own (this one is being cancelled).
-                self._bill_cut_short(request_id, response, kwargs, "".join(parts), start, ttft)
+                self._bill_cut_short(request_id, response, kwargs, got.text, got.start, got.ttft)
         generation = Generation(
-            text="".join(parts),
-            finish_reason=finish,
-            route=route,
-            model=model,
-            usage=usage,
-            cost_usd=cost,
-            latency_s=time.perf_counter() - start,
-            ttft_s=ttft,
+            text=got.text, finish_reason=got.finish, route=route, model=got.model, usage=usage,
+            cost_usd=cost, latency_s=time.perf_counter() - got.start, ttft_s=got.ttft,
             fallback_reasons=_failures.pop(request_id),
-        )
+        )  # fmt: skip
         self.bills.settled(request_id, generation)
         yield generation
 
     async def _open(self, kwargs: dict[str, Any]) -> tuple[Any, AsyncIterator[Any]]:
-        """The route's stream, its first chunk read (see `_first`)."""
+        """The route's stream, its first chunk read (see `first_read`)."""
         response = await self.router.acompletion(**kwargs)
-        return response, await _first(response)
+        return response, await first_read(response)
 
     async def _masked(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Restoring]:
         """What the paid fallback is sent, and what restores its answer as it streams."""
-        if self.egress is None:
+        if self.egress is None or kwargs["model"] != FALLBACK:
             return kwargs, Restoring()
         messages, restore = await asyncio.to_thread(self.egress, kwargs["messages"])  # NER: CPU
         return kwargs | {"messages": messages}, Restoring(restore)
@@ -338,37 +307,6 @@ class RouterChatModel:
             error = UpstreamRefused if _refused(e) else UpstreamError
             raise error(f"the local model could not score: {_reason(e)}") from e
 
-    def _falls_back(self, error: Exception, kwargs: dict[str, Any]) -> bool:
-        """Whether a local failure before the first token goes to the paid fallback: a server
-        that is down, slow, overloaded or failing (connection, timeout, 408, 429, 5xx), never a
-        request it refused (any other 4xx: a bad key, an unknown model, a malformed request
-        would only be paid for again). Too long for the local window (a prompt the pre-check
-        could not count) goes there too, as LiteLLM's context-window fallback would send it."""
-        if kwargs["model"] != LOCAL or kwargs.get("disable_fallbacks"):
-            return False
-        if isinstance(error, litellm.ContextWindowExceededError):
-            return True
-        if _refused(error):
-            log.warning("local model refused the request (%s); not handed to the fallback",
-                        _reason(error))  # fmt: skip
-            return False
-        return True
-
-    async def _within_budget(self, kwargs: dict[str, Any]) -> None:
-        """Once the fallback's daily budget is spent: refuse what is routed to it, and do not
-        hand it local failures. Read from a thread: the shared budget is in Redis."""
-        if self.budget is None:
-            return
-        if not await asyncio.to_thread(lambda: self.budget.exhausted):
-            return
-        if kwargs["model"] == FALLBACK:
-            raise BudgetExhausted(
-                f"The fallback's budget for today (${self.budget.usd_per_day:g}, "
-                "RAILYARD_FALLBACK_BUDGET_USD_PER_DAY) is spent; it resets at midnight UTC.",
-                retry_after=self.budget.seconds_to_reset(),
-            )
-        kwargs["disable_fallbacks"] = True
-
     async def local_health(self) -> bool:
         """True when a local server of the pool answers /health."""
         return any((await self.local_pool_health()).values())
@@ -391,35 +329,18 @@ def _route_of(response: Any, requested: str) -> Route:
     return FALLBACK if hidden.get("model_id") == FALLBACK else LOCAL
 
 
-async def _first(response: Any) -> AsyncIterator[Any]:
-    """The stream with its first chunk already read: a stream that fails before it has said
-    anything fails here, where it can still fall back."""
-    iterator = response.__aiter__()
-    try:
-        first = await iterator.__anext__()
-    except StopAsyncIteration:
-        first = None
-
-    async def chunks() -> AsyncIterator[Any]:
-        if first is not None:
-            yield first
-        async for chunk in iterator:
-            yield chunk
-
-    return chunks()
-
-
 def _refused(error: BaseException) -> bool:
     """A 4xx other than 408 and 429: the server refused this request, not its load."""
     status = getattr(error, "status_code", None)
     return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
 
 
-def _upstream_error(exc: Exception, reasons: list[str], last_route: str) -> UpstreamError:
-    tried = ", ".join(reasons) or _reason(exc)
-    if last_route == LOCAL and _refused(exc):
-        return UpstreamRefused(
-            f"the local model refused the request ({tried}); a refused request is not handed "
-            "to the paid fallback"
-        )
-    return UpstreamError(f"no model route could answer (local and fallback failed: {tried})")
+async def _failed(error: Exception, route: str, request_id: str, *, started: bool) -> RouteFailed:
+    """The route's failure, naming why each of its attempts failed: LiteLLM logs each failed
+    attempt from a task of its own, so those land first."""
+    await asyncio.sleep(0.05)
+    refused = _refused(error) and not isinstance(error, litellm.ContextWindowExceededError)
+    if refused:
+        log.warning("the %s model refused the request (%s)", route, _reason(error))
+    reasons = _failures.pop(request_id) or [_reason(error)]
+    return RouteFailed(route, reasons, refused=refused, started=started)

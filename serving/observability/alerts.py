@@ -59,17 +59,6 @@ class Alerter:
                     rate=round(rate, 4), requests=total, window_s=self.window_s,
                 )  # fmt: skip
 
-    def ingest(self, summary: dict[str, Any] | None, error: BaseException | None = None) -> None:
-        if error is not None:
-            self.send("ingest_failed", f"ingestion run failed: {error}", error=str(error))
-        elif summary and summary.get("failed"):
-            failed = summary["failed"]
-            self.send(
-                "ingest_failed",
-                f"ingestion run skipped {len(failed)} document(s)",
-                failed=failed[:50], summary={k: v for k, v in summary.items() if k != "failed"},
-            )  # fmt: skip
-
     def send(self, kind: str, message: str, **details: Any) -> None:
         if self.url is None:
             return

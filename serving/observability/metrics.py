@@ -55,6 +55,10 @@ class Metrics:
             "The groundedness rail's score of answers (1: every claim supported by the passages).",
             buckets=SCORE_BUCKETS, registry=r,
         )  # fmt: skip
+        self._operations(r)
+
+    def _operations(self, r: CollectorRegistry) -> None:
+        """Budgets, fallbacks, rails, cache, errors and ingestion."""
         self.budget_used = Gauge(
             "railyard_budget_used_ratio",
             "Share of a spend budget used in its period (scope: key:<id> or project:<name>).",

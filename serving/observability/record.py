@@ -31,46 +31,8 @@ def build_trace(
     usage = generation.get("usage") or {}
     params = state.get("params") or {}
     route = state.get("route", generation.get("route", "local"))
-    ttft_s, latency_s = generation.get("ttft_s"), generation.get("latency_s") or 0.0
-    completion = usage.get("completion_tokens", 0)
-    called = generation.get("model") not in (None, "", "none")
-    model_call = {
-        "model": generation.get("model") if called else None,
-        "model_called": called,
-        "route": generation.get("route"),
-        "finish_reason": generation.get("finish_reason"),
-        "prompt_tokens": usage.get("prompt_tokens", 0),
-        "completion_tokens": completion,
-        "cost_usd": generation.get("cost_usd", 0.0),
-        "ttft_ms": _ms(ttft_s),
-        "tpot_ms": _ms((latency_s - ttft_s) / (completion - 1))
-        if ttft_s is not None and completion > 1
-        else None,
-        "tokens_per_s": round(completion / latency_s, 2) if latency_s > 0 else None,
-        "temperature": params.get("temperature"),
-        "prompt_version": state.get("prompt_version"),
-        "prompt_hash": next(
-            (
-                s["attributes"].get("prompt_hash")
-                for s in state.get("spans", [])
-                if s["name"] == "generate"
-            ),
-            None,
-        ),
-        "fallback_reasons": generation.get("fallback_reasons", []),
-    }
-    spans = []
-    for span in state.get("spans", []):
-        entry = {
-            "name": span["name"],
-            "start": span["start"],
-            "end": span["start"] + span["latency_ms"] / 1000,
-            "latency_ms": round(span["latency_ms"], 3),
-            "attributes": span.get("attributes", {}),
-        }
-        if span["name"] == "generate":
-            entry["attributes"] = {**entry["attributes"], **model_call}
-        spans.append(entry)
+    model_call = _model_call(state, generation, params)
+    spans = _spans(state, model_call)
     trace = {
         "trace_id": state["trace_id"],
         "created": started,
@@ -88,8 +50,11 @@ def build_trace(
         "prompt_version": state.get("prompt_version"),
         "prompt_hash": state.get("prompt_hash") or model_call.get("prompt_hash"),
         "cost_usd": generation.get("cost_usd", 0.0),
-        "model_called": called,
-        "usage": {"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": completion},
+        "model_called": model_call["model_called"],
+        "usage": {
+            "prompt_tokens": usage.get("prompt_tokens", 0),
+            "completion_tokens": usage.get("completion_tokens", 0),
+        },
         "generation": model_call,
         "spans": spans,
         "rails": state.get("rails", []) + state.get("retrieval_rails", []),
@@ -105,6 +70,50 @@ def build_trace(
     if content:
         trace["content"] = _content(state)
     return trace
+
+
+def _model_call(state: dict[str, Any], generation: dict, params: dict) -> dict[str, Any]:
+    """What the model call took and cost: the generate span's attributes, and the trace's."""
+    usage = generation.get("usage") or {}
+    ttft_s, latency_s = generation.get("ttft_s"), generation.get("latency_s") or 0.0
+    completion = usage.get("completion_tokens", 0)
+    called = generation.get("model") not in (None, "", "none")
+    generate = [s for s in state.get("spans", []) if s["name"] == "generate"]
+    return {
+        "model": generation.get("model") if called else None,
+        "model_called": called,
+        "route": generation.get("route"),
+        "finish_reason": generation.get("finish_reason"),
+        "prompt_tokens": usage.get("prompt_tokens", 0),
+        "completion_tokens": completion,
+        "cost_usd": generation.get("cost_usd", 0.0),
+        "ttft_ms": _ms(ttft_s),
+        "tpot_ms": _ms((latency_s - ttft_s) / (completion - 1))
+        if ttft_s is not None and completion > 1
+        else None,
+        "tokens_per_s": round(completion / latency_s, 2) if latency_s > 0 else None,
+        "temperature": params.get("temperature"),
+        "prompt_version": state.get("prompt_version"),
+        "prompt_hash": generate[0]["attributes"].get("prompt_hash") if generate else None,
+        "fallback_reasons": generation.get("fallback_reasons", []),
+    }
+
+
+def _spans(state: dict[str, Any], model_call: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's spans, the generate span with the model call's figures."""
+    spans = []
+    for span in state.get("spans", []):
+        entry = {
+            "name": span["name"],
+            "start": span["start"],
+            "end": span["start"] + span["latency_ms"] / 1000,
+            "latency_ms": round(span["latency_ms"], 3),
+            "attributes": span.get("attributes", {}),
+        }
+        if span["name"] == "generate":
+            entry["attributes"] = {**entry["attributes"], **model_call}
+        spans.append(entry)
+    return spans
 
 
 def _content(state: dict[str, Any]) -> dict[str, str | None]:

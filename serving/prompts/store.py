@@ -12,26 +12,13 @@ from typing import Any
 
 from serving.database import Database
 from serving.prompts.rollout import Rollout
-
-MIGRATIONS = [
-    [
-        """CREATE TABLE IF NOT EXISTS prompt_rollouts (
-            rollout_id TEXT PRIMARY KEY,
-            created DOUBLE PRECISION NOT NULL,
-            action TEXT NOT NULL,
-            shares TEXT NOT NULL,
-            actor TEXT,
-            note TEXT
-        )""",
-        "CREATE INDEX IF NOT EXISTS prompt_rollouts_created ON prompt_rollouts (created)",
-    ]
-]
+from storage import migrations
 
 
 class RolloutStore:
     def __init__(self, database: Database) -> None:
         self.database = database
-        database.migrate("prompt_rollouts", MIGRATIONS)
+        database.migrate("prompt_rollouts", migrations.PROMPT_ROLLOUTS)
 
     def record(
         self, action: str, rollout: Rollout, *, note: str = "", actor: str | None = None

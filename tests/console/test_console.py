@@ -51,13 +51,13 @@ def experiments_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def console_gateway(run_dir, vllm_url, fallback_server, knowledge_base, keys, experiments_dir):
-    """The served defaults (answer mode auto, extractive fallback, rails and cache on), with
+    """The served defaults (answer mode auto, extractive when unsupported, rails and cache on), with
     API keys, on the session's vLLM."""
     _require(CHROMIUM, "chromium")
     server = serve(
         "console-gateway", run_dir, fallback_server, knowledge_base,
         local_base_url=vllm_url, api_keys_file=str(keys["path"]),
-        answer_mode="auto", retrieval_extractive="fallback", cache_enabled="true",
+        answer_mode="auto", retrieval_extractive="unsupported", cache_enabled="true",
         experiments_dir=str(experiments_dir),
     )  # fmt: skip
     server.start().wait("/readyz", 300)

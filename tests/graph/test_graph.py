@@ -11,6 +11,7 @@ from graph.context import Context
 from graph.prompt import Prompt
 from graph.state import InputState
 from serving.llm.client import RouterChatModel
+from serving.llm.fallback import FallbackChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
 
 
@@ -30,7 +31,9 @@ async def request_graph(vllm_url, fallback_server, tmp_path):
         openai_api_key="sk-test",
         data_dir=tmp_path,
     )
-    context = Context(chat_model=RouterChatModel(settings), prompt=Prompt.load(DEFAULT_PROMPT))
+    context = Context(
+        chat_model=FallbackChatModel(RouterChatModel(settings)), prompt=Prompt.load(DEFAULT_PROMPT)
+    )
     async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "checkpoints.sqlite")) as saver:
         yield graph.build(context, saver)
 

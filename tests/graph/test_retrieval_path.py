@@ -18,6 +18,7 @@ from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from rails.groundedness.checker import GroundednessChecker
 from serving.llm.client import RouterChatModel
+from serving.llm.fallback import FallbackChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
 from tests.support.knowledge import write_corpus
 
@@ -35,7 +36,7 @@ def context(vllm_url, fallback_server, tmp_path_factory, embedder):
     )
     router = RouterChatModel(settings)
     yield Context(
-        chat_model=router,
+        chat_model=FallbackChatModel(router),
         scorer=router,
         prompt=Prompt.load(DEFAULT_PROMPT),
         retriever=HybridRetriever(ingestor.store, ingestor.manifest, embedder),
@@ -55,7 +56,7 @@ def ask(question: str, trace_id: str = "t") -> InputState:
 
 
 def with_answer(context: Context, **changes) -> Context:
-    return replace(context, retrieval=replace(context.retrieval, **changes))
+    return replace(context, answer=replace(context.answer, **changes))
 
 
 async def test_the_model_chooses_the_sentences_that_answer(context):
@@ -135,7 +136,7 @@ async def test_unsure_answers_go_to_the_fallback_when_one_is_configured(context)
 
 async def test_generated_answers_are_grounded_or_replaced(context):
     question = "How much of the meals rate is paid on travel days?"
-    state = await graph.build(with_answer(context, answer="generate")).run(ask(question))
+    state = await graph.build(with_answer(context, mode="generate")).run(ask(question))
     assert [s["name"] for s in state["spans"]] == ["retrieve", "generate", "respond"]
     cited = [p["text"] for p in state["passages"]]
     if state["answer_mode"] == "generated":
@@ -145,7 +146,7 @@ async def test_generated_answers_are_grounded_or_replaced(context):
 
 
 async def test_extractive_answer_quotes_the_best_sentence(context):
-    always = with_answer(context, answer="generate", extractive="always")
+    always = with_answer(context, mode="generate", extractive="always")
     state = await graph.build(always).run(ask("How many hours of sick leave do employees earn?"))
     assert state["answer_mode"] == "extractive"
     assert state["answer"] == "Employees earn four hours of sick leave every pay period."
@@ -161,7 +162,7 @@ async def test_an_unrelated_question_is_declined_once_the_model_has_looked(conte
 
 
 async def test_nothing_retrieved_is_not_sent_to_a_model(context):
-    empty = with_answer(context, min_score=0.99)
+    empty = replace(context, retrieval=replace(context.retrieval, min_score=0.99))
     state = await graph.build(empty).run(ask("What is the boiling point of mercury?"))
     assert [s["name"] for s in state["spans"]] == ["retrieve", "no_answer", "respond"]
     assert state["answer"] == context.prompt.no_context_answer

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import sqlite3
 
+import httpx
 import pytest
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 import graph
-from graph.context import Context, RetrievalSettings
-from graph.nodes.generate import _masked
+from graph.context import AnswerSettings, Context
 from graph.prompt import Prompt
-from graph.protocols import ChatRequest
-from graph.routing import policy, take_over
+from graph.routing import policy
 from rails import PACKAGED, RailsEngine
 from serving.llm.client import RouterChatModel
+from serving.llm.fallback import FallbackChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
+from tests.conftest import set_fault
+from tests.support.processes import fault_server
 
 EMAIL = "thread.owner@example.com"
 
@@ -39,11 +41,11 @@ async def test_a_threads_checkpoint_keeps_the_answer_masked(rails, fallback_serv
         data_dir=tmp_path,
     )
     context = Context(
-        chat_model=RouterChatModel(settings),
+        chat_model=FallbackChatModel(RouterChatModel(settings)),
         prompt=Prompt.load(DEFAULT_PROMPT),
         rails=rails,
         routing=policy("api-only"),
-        retrieval=RetrievalSettings(answer="generate", extractive="never"),
+        answer=AnswerSettings(mode="generate", extractive="never"),
     )
     # The stand-in echoes the (masked) question: the answer holds the user's placeholder.
     turn = {
@@ -70,14 +72,42 @@ async def test_a_threads_checkpoint_keeps_the_answer_masked(rails, fallback_serv
     assert EMAIL.encode() not in stored
 
 
-async def test_a_taken_over_streams_text_is_masked_before_the_fallback_sees_it(rails):
-    checked = await rails.check_input(f"My address is {EMAIL}; what is the leave policy?")
-    state = {"pii_values": dict(checked.pii_values)}
-    context = Context(chat_model=None, prompt=Prompt.load(DEFAULT_PROMPT), rails=rails)  # type: ignore[arg-type]
-    sent = f"I will write to {EMAIL} about"  # what the client already read, values restored
-    request = ChatRequest(messages=[{"role": "user", "content": checked.text}], max_tokens=16)
-    continued = take_over(request, _masked(state, context, sent))
-    upstream = " ".join(m["content"] for m in continued.messages)
-    assert continued.route == "fallback"
-    assert EMAIL not in upstream
-    assert "I will write to <EMAIL_ADDRESS_1> about" in upstream
+async def test_a_taken_over_streams_text_is_masked_before_the_fallback_sees_it(
+    rails, fallback_server, tmp_path
+):
+    """The local server dies mid-answer after writing the user's address: the client read it
+    with the value restored, and the fallback, asked to continue, is sent the model's own text,
+    the placeholder in place. (The local route here is a second stand-in, which echoes the
+    masked question and drops its connection after eight words.)"""
+    local = fault_server("breaking-local", tmp_path).start().wait("/health", 60)
+    try:
+        set_fault(local, "break_stream", after=8)
+        settings = Settings(
+            local_base_url=local.url + "/v1",
+            fallback_base_url=fallback_server.url + "/v1",
+            openai_api_key="sk-test",  # pragma: allowlist secret
+            data_dir=tmp_path,
+        )
+        context = Context(
+            chat_model=FallbackChatModel(RouterChatModel(settings)),
+            prompt=Prompt.load(DEFAULT_PROMPT),
+            rails=rails,
+            answer=AnswerSettings(mode="generate", extractive="never"),
+        )
+        turn = {
+            "messages": [{"role": "user", "content": f"My address is {EMAIL}; leave policy?"}],
+            "params": {"max_tokens": 32},
+            "trace_id": "taken-over-turn",
+        }
+        events = [e async for e in graph.build(context).stream(turn)]
+    finally:
+        local.stop()
+    final = events[-1][1]
+    assert final["generation"]["route"] == "fallback"
+    assert final["generation"]["fallback_reasons"][0] == "local_stream_broken"
+    async with httpx.AsyncClient(timeout=10) as http:
+        asked = (await http.get(fallback_server.url + "/_requests")).json()["data"][-1]
+    continued = next(m["content"] for m in reversed(asked["messages"]) if m["role"] == "assistant")
+    assert "<EMAIL_ADDRESS_1>" in continued and EMAIL not in str(asked)
+    streamed = "".join(text for kind, text in events if kind == "delta")
+    assert EMAIL in streamed  # the client's copy has the value back

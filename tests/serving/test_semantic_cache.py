@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.serving.test_observability import metric, trace_of
+from tests.serving.observability.test_observability import metric, trace_of
 
 QUESTION = "How much sick leave do employees earn every pay period?"
 PARAPHRASE = "How much sick leave does an employee earn each pay period?"

@@ -15,7 +15,8 @@ import pytest
 from serving.chat.threads import ThreadRetention
 from serving.database import PostgresDatabase
 from serving.observability.ids import FRESH_WAIT_S, minted_at, new_trace_id
-from serving.observability.store import MIGRATIONS, TraceStore
+from serving.observability.store import TraceStore
+from storage.migrations import TRACES as MIGRATIONS
 
 
 def trace(project: str, route: str, cost: float, **extra) -> dict:

@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from graph.routing import CONTINUE
 from serving.llm.config import RouterConfig
 from tests.conftest import FAULT_POLICY, set_fault, stats
 from tests.conftest import KB_QUESTION as QUESTION
@@ -113,6 +114,40 @@ def test_stream_stalled_before_first_token_falls_back(healthy_local, faulty_clie
     info = chunks[-1].model_extra["railyard"]
     assert info["route"] == "fallback"
     assert_fallback_cost(info | {"usage": chunks[-1].usage})
+
+
+def test_a_local_stream_that_breaks_is_continued_by_the_fallback(
+    healthy_local, faulty_gateway, faulty_client, local_proxy, fallback_server
+):
+    """The local server dies mid-answer (its connection drops after a few chunks): the client's
+    stream goes on, the fallback asked to continue the text already sent, and the answer is the
+    fallback's, named so in its reasons and billed at its price."""
+    set_fault(local_proxy, "break_stream", times=1, after=6)
+    try:
+        chunks, text = stream_chat(faulty_client, QUESTION, max_tokens=24)
+    finally:
+        set_fault(local_proxy)
+    info = chunks[-1].model_extra["railyard"]
+    assert info["route"] == "fallback"
+    asked = httpx.get(fallback_server.url + "/_requests", timeout=10).json()["data"][-1]
+    *_, local_text, go_on = asked["messages"]
+    assert local_text["role"] == "assistant" and local_text["content"].strip()
+    assert go_on == {"role": "user", "content": CONTINUE}
+    # The client has the local model's text, then the fallback's continuation, in one stream.
+    assert text.startswith(local_text["content"].strip())
+    assert text[len(local_text["content"].strip()) :].strip().startswith("The fallback model")
+    trace = traced(faulty_gateway, info["trace_id"])
+    assert trace["generation"]["fallback_reasons"][0] == "local_stream_broken"
+    assert_fallback_cost(info | {"usage": chunks[-1].usage})
+
+
+def traced(gateway, trace_id: str) -> dict:
+    """The request's trace, once written (traces are written after the response)."""
+    deadline = time.monotonic() + 15
+    while (response := httpx.get(f"{gateway.url}/v1/traces/{trace_id}", timeout=10)).is_error:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.2)
+    return response.json()
 
 
 def test_cooldown_keeps_traffic_on_fallback_then_recovers(

@@ -62,3 +62,12 @@ def test_the_router_file_is_router_config_and_the_old_name_still_reads_with_a_wa
     with caplog.at_level("WARNING", logger="railyard.settings"):
         assert Settings().routing_policy == policy
     assert "RAILYARD_ROUTING_POLICY is deprecated" in caplog.text
+
+
+def test_the_extractive_modes_old_name_is_read_with_a_warning(caplog):
+    """`fallback` named the extractive answer to an unsupported text, not the paid route: it is
+    `unsupported` now, and the old value still starts the gateway."""
+    with caplog.at_level("WARNING", logger="railyard.settings"):
+        settings = Settings(_env_file=None, retrieval_extractive="fallback")
+    assert settings.retrieval_extractive == "unsupported"
+    assert "deprecated" in caplog.text

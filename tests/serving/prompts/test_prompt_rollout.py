@@ -57,7 +57,7 @@ def test_compare_reads_answer_match_per_version_from_eval_reports(tmp_path):
 
     from tests.support.processes import BIN, clean_env
 
-    results = Path(__file__).parents[2] / "evals" / "results"
+    results = Path(__file__).parents[3] / "evals" / "results"
     reports = [results / f"18f-handbook-answer-{v}.json" for v in ("v2", "v3")]
     result = subprocess.run(
         [str(BIN / "railyard"), "prompts", "compare", "v2", "v3", "--json",
