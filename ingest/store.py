@@ -1,8 +1,8 @@
 """The vector store: one Milvus collection with dense vectors and BM25 full text.
 
 milvus-lite in the data dir by default, a Milvus server when a URI is given; the same pymilvus
-code serves both. milvus-lite facts that shape this (DESIGN.md): the data dir has one owner
-process; rows written after load are searched unindexed until flush + release + load.
+code serves both. milvus-lite facts that shape this (docs/architecture.md): the data dir has one
+owner process; rows written after load are searched unindexed until flush + release + load.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class MilvusStore:
                          input_field_names=["text"], output_field_names=["sparse"])
             )  # fmt: skip
             index = self.client.prepare_index_params()
-            # FLAT is exact; HNSW at default ef had recall@5 0.49 here (DESIGN.md).
+            # FLAT is exact; HNSW at default ef had recall@5 0.49 here (docs/architecture.md).
             index.add_index("dense", index_type="FLAT", metric_type="IP")
             index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
             self.client.create_collection(self.collection, schema=schema, index_params=index)

@@ -168,6 +168,17 @@ class TraceReports:
         with self.database.connect() as db:
             return db.execute(sql, args).fetchall()
 
+    def kpi_rows(self, *, since: float, project: str | None = None, limit: int = 20_000) -> list:
+        """The newest `limit` traces since a time, as the KPIs read them (reports/kpis.py)."""
+        self._settle()
+        where, args = where_clause(since, project=project)
+        sql = (
+            f"SELECT outcome, latency_ms, body FROM traces WHERE {where} "
+            "ORDER BY created DESC LIMIT ?"
+        )
+        with self.database.connect() as db:
+            return db.execute(sql, (*args, limit)).fetchall()
+
 
 def qualified(where: str) -> str:
     """A `where_clause` for a query that joins traces `t` to feedback."""

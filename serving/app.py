@@ -23,6 +23,15 @@ from serving.system.api_router import router as system_router
 from serving.system.docs import router as docs_router
 
 log = logging.getLogger("railyard")
+ROUTERS = (
+    chat_router,
+    system_router,
+    admin_router,
+    observability_router,
+    docs_router,
+    console_router,
+)
+"""Every endpoint the gateway serves (the docs' endpoint list is generated from these)."""
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -24,6 +24,7 @@ GROUPS = (
     "serving.commands.feedback",
     "serving.commands.drift",
     "serving.commands.prompts",
+    "serving.commands.docs",
 )
 PLUGINS = "railyard.commands"
 NOISY = ("httpx", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "nemoguardrails", "faiss.loader")

@@ -154,6 +154,8 @@ class KnowledgeBase:
         if self.metrics is not None:
             self.metrics.observe_ingest(summary)
         alerts = await asyncio.to_thread(after_run, self.settings, self.ingestor, summary)
+        if self.metrics is not None:
+            self.metrics.observe_index_check(summary.get("evaluation"))
         for alert in alerts if self.alerts is not None else []:
             self.alerts.send(**alert)  # type: ignore[union-attr]
         self.last_summary = summary

@@ -205,6 +205,7 @@ def alerter(settings: Settings) -> Alerter:
         min_requests=settings.alert_min_requests,
         error_rate=settings.alert_error_rate,
         fallback_rate=settings.alert_fallback_rate,
+        shape=settings.alert_webhook_format,
     )
 
 

@@ -1,4 +1,4 @@
-"""The dependency direction of DESIGN.md, checked on what each module really imports:
+"""The dependency direction of docs/architecture.md, checked on what each module really imports:
 lab → serving → graph → rails, ingest, and rails → ingest; never upward. Below them all,
 storage/ (databases, Redis, locks), which imports nothing of railyard, and reports/ (the
 read-side queries over what is stored), which imports storage/ alone. Each package is

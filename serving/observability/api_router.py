@@ -1,5 +1,6 @@
 """GET /v1/traces/{id}, GET /v1/traces, POST /v1/feedback, GET /v1/feedback/summary,
-GET /v1/spend, GET /v1/spend/routes, GET /v1/rails/blocks and GET /metrics (Prometheus text format).
+GET /v1/spend, GET /v1/spend/routes, GET /v1/rails/blocks, GET /v1/kpis (the service levels)
+and GET /metrics (Prometheus text format).
 
 A key reads and rates the traces of its own requests only (anyone else's trace is "not found",
 so ids cannot be probed), without their content (question and answer) or rail scores; its
@@ -19,6 +20,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
+from reports.kpis import kpis
 from serving.access import Caller
 from serving.access.dependency import require_key, sees_all
 from serving.errors import InvalidRequest, NotFound, Unauthorized
@@ -170,6 +172,32 @@ async def rail_blocks(
 ) -> dict:
     """How many requests each rail stopped."""
     return await _over_days(request, caller, request.app.state.traces.rail_blocks, days, project)
+
+
+Hours = Annotated[float, Query(gt=0, le=24 * 90, description="the last N hours")]
+
+
+@router.get("/v1/kpis")
+async def service_levels(
+    request: Request, caller: Authorised, hours: Hours = 24, project: str | None = None
+) -> dict:
+    """The service levels' KPIs over the last `hours` of traffic, each against its target
+    (docs/slos.md): cache hit ratio, request latency p95, time to first token p95, supported
+    answers, and the eval set's recall on the serving index."""
+    rows = await asyncio.to_thread(
+        request.app.state.traces.kpi_rows,
+        since=time.time() - hours * 3600, project=_scope(request, caller, project),
+    )  # fmt: skip
+    recall = await asyncio.to_thread(_recall, request.app.state)
+    return {"object": "list", "hours": hours, "data": kpis(rows, recall)}
+
+
+def _recall(state) -> float | None:
+    """The eval set's source_hit@5 on the latest index version checked (RAILYARD_EVAL_SET)."""
+    if state.settings.eval_set is None:
+        return None
+    found = state.knowledge.ingestor.manifest.evaluations(str(state.settings.eval_set), limit=1)
+    return found[0]["figures"].get("source_hit@5") if found else None
 
 
 @router.get("/metrics")

@@ -8,7 +8,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1, 2, 2.5, 5, 10, 30, 60)
+"""With the service levels' bounds (0.8 s to the first token, 2 s a request: deploy/prometheus/)
+as edges, so the share under each is counted, not interpolated."""
 TOKEN_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 GROUNDEDNESS = "check groundedness"
@@ -85,6 +87,11 @@ class Metrics:
         self.ingest_failed_documents = Counter(
             "railyard_ingest_failed_documents", "Documents skipped by ingestion.", registry=r
         )
+        self.retrieval_recall = Gauge(
+            "railyard_retrieval_recall",
+            "The eval set's source_hit@5 on the index now serving (RAILYARD_EVAL_SET), from the "
+            "check after its ingestion.", registry=r,
+        )  # fmt: skip
 
     def observe(self, trace: dict[str, Any]) -> None:
         route, outcome = trace["route"], trace["outcome"]
@@ -122,6 +129,11 @@ class Metrics:
         self.ingest_runs.labels("failed" if error else "ok").inc()
         if summary:
             self.ingest_failed_documents.inc(len(summary.get("failed", [])))
+
+    def observe_index_check(self, checked: dict[str, Any] | None) -> None:
+        """The eval set's figures on a new index version (`serving.knowledge.check_index`)."""
+        if checked and checked.get("source_hit@5") is not None:
+            self.retrieval_recall.set(checked["source_hit@5"])
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

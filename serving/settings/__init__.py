@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -149,6 +149,11 @@ class Settings(ModelSettings, AnswerSettings, BaseSettings):
         None,
         description="Webhook that receives a JSON alert on a failed ingestion run and on an "
         "error- or fallback-rate spike.",
+    )
+    alert_webhook_format: Literal["json", "slack", "teams"] = Field(
+        "json",
+        description="The alert's shape: railyard's JSON, a Slack incoming webhook's `text`, or a "
+        "Microsoft Teams workflow webhook's message with an Adaptive Card.",
     )
     alert_window_s: float = Field(300, gt=0, description="Window the alert rates are taken on.")
     alert_min_requests: int = Field(

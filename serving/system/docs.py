@@ -1,15 +1,23 @@
 """The OpenAPI schema and its Swagger page, behind the same rule as the admin endpoints: an
-admin key when keys are on (the schema maps every endpoint an attacker could try)."""
+admin key when keys are on (the schema maps every endpoint an attacker could try). The page's
+scripts and styles are served from here (the `swagger-ui-bundle` package), not a CDN: `/docs`
+works on a machine without internet."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
+from swagger_ui_bundle import swagger_ui_path
 
 from serving.access.dependency import require_admin
+from serving.errors import NotFound
 
 router = APIRouter(dependencies=[Depends(require_admin)], include_in_schema=False)
+ASSETS = Path(swagger_ui_path)
+SERVED = {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
 
 
 @router.get("/openapi.json")
@@ -19,4 +27,17 @@ async def openapi(request: Request) -> dict:
 
 @router.get("/docs")
 async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="railyard API")
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="railyard API",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+    )
+
+
+@router.get("/docs/assets/{name}")
+async def asset(name: str) -> FileResponse:
+    if name not in SERVED:
+        raise NotFound(f"No docs asset {name!r}.")
+    return FileResponse(ASSETS / name)

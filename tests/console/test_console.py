@@ -11,6 +11,7 @@ import shutil
 import httpx
 import pytest
 
+from reports.kpis import TARGETS
 from serving.access.keys import add_key
 from tests.conftest import KB_QUESTION, _require, serve
 from tests.support.browser import CHROMIUM, chromium, screenshot
@@ -314,3 +315,51 @@ def test_untrusted_text_stays_text(console_gateway):
     script = (ROOT / "serving" / "console" / "static" / "console.js").read_text()
     assert "innerHTML" not in script and "insertAdjacentHTML" not in script
     assert httpx.get(console_gateway.url + "/ui/..%2Fapi_router.py", timeout=10).status_code == 404
+
+
+def test_the_spend_page_shows_each_kpi_against_its_target(
+    browser, asked, console_gateway, keys, shots
+):
+    """The service levels from real traffic (the `asked` conversation): each KPI's value as
+    GET /v1/kpis computes it from the traces, its target, and whether it is met."""
+    page = open_console(browser, console_gateway, keys["admin"], "#/spend")
+    page.locator("#kpis .kpi").first.wait_for()
+    levels = api(console_gateway, keys["admin"], "/v1/kpis", hours=7 * 24)["data"]
+    assert [k["name"] for k in levels] == list(TARGETS)
+    by_name = {k["name"]: k for k in levels}
+    # The conversation's answers were timed: latency is a live value, judged against 2 s.
+    assert by_name["latency_p95_seconds"]["value"] > 0 and by_name["latency_p95_seconds"]["n"] >= 2
+    for level in levels:
+        card = page.locator(f"#kpis [data-kpi={level['name']}]")
+        shown = card.get_attribute("data-value")
+        assert (float(shown) if shown else None) == level["value"], level
+        state = {None: "unknown", True: "met", False: "missed"}[level["met"]]
+        assert f"kpi-{state}" in card.get_attribute("class")
+        assert ("<" if not level["above"] else ">") in card.locator(".target").inner_text()
+    screenshot(page, shots, "service-levels")
+    assert not page.errors, page.errors
+    page.close()
+
+
+def test_the_api_docs_render_offline(browser, console_gateway, keys, shots):
+    """/docs (Swagger UI) loads its scripts and styles from the gateway itself: with every
+    request off the gateway's host refused, the page still lists the endpoints."""
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    page.set_extra_http_headers({"Authorization": f"Bearer {keys['admin']}"})
+    outside: list[str] = []
+
+    def only_the_gateway(route):
+        if route.request.url.startswith(console_gateway.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_gateway)
+    page.goto(console_gateway.url + "/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
+    assert "railyard API" in page.locator(".swagger-ui .info .title").inner_text()
+    page.locator("text=/v1/chat/completions").first.wait_for(timeout=30_000)
+    assert outside == []
+    screenshot(page, shots, "api-docs")
+    page.close()

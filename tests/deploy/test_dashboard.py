@@ -61,8 +61,12 @@ def test_grafana_and_prometheus_are_provisioned_for_it():
     )["datasources"][0]
     uids = {p["datasource"]["uid"] for p in dashboard["panels"]}
     assert uids == {source["uid"]} and source["url"] == "http://prometheus:9090"
-    scrape = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())["scrape_configs"][0]
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())[
+        "scrape_configs"
+    ][0]
     assert scrape["dns_sd_configs"][0] == {"names": ["railyard"], "type": "A", "port": 8000}
     compose = yaml.safe_load((DEPLOY / "compose.gpu.yml").read_text())["services"]
     assert "./grafana/dashboards:/var/lib/grafana/dashboards:ro" in compose["grafana"]["volumes"]
-    assert "./prometheus.yml:/etc/prometheus/prometheus.yml:ro" in compose["prometheus"]["volumes"]
+    mounted = compose["prometheus"]["volumes"]
+    assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounted
+    assert "./prometheus/slos.yml:/etc/prometheus/slos.yml:ro" in mounted

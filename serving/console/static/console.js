@@ -498,11 +498,12 @@ async function spend(main) {
   main.append(h("div", { class: "page-head" }, h("h1", {}, "Spend & quality"), pick));
   const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
   main.append(body);
-  let rows, routes, blocks, feedback;
+  let rows, routes, blocks, feedback, levels;
   try {
-    [rows, routes, blocks, feedback] = await Promise.all([
+    [rows, routes, blocks, feedback, levels] = await Promise.all([
       api(`/v1/spend?days=${days}`), api(`/v1/spend/routes?days=${days}`),
       api(`/v1/rails/blocks?days=${days}`), api("/v1/feedback/summary"),
+      api(`/v1/kpis?hours=${days * 24}`),
     ]).then((all) => all.map((r) => r.data));
   } catch (error) {
     body.replaceChildren(errorBox(error));
@@ -525,6 +526,8 @@ async function spend(main) {
   const perDay = (key) => ROUTES.map((name) => ({ name, cls: "route-" + name,
     values: dayLabels.map((d) => sum(routes.filter((r) => r.day === d && r.route === name), key)) }));
   body.replaceChildren(
+    h("h2", {}, "Service levels"),
+    h("div", { class: "stats", id: "kpis" }, levels.map(kpi)),
     h("div", { class: "stats", id: "spend-stats" },
       stat("Requests", num(requests), { "data-field": "requests" }),
       stat("Cost", usd(cost), { "data-field": "cost_usd" }),
@@ -554,6 +557,18 @@ async function spend(main) {
       { label: "Scores", num: true, key: "scores" },
       { label: "Mean score", num: true, key: "mean_score", render: (r) => Number(r.mean_score).toFixed(2) },
     ], feedback, { class: "feedback-summary", empty: "No feedback yet: the Playground's Helpful / Not helpful buttons post it." }));
+}
+
+// A KPI against its target (GET /v1/kpis; docs/slos.md): green when met, red when missed,
+// grey when there is no traffic (or no eval set) to judge it on.
+function kpi(k) {
+  const shown = k.unit === "seconds" ? ms(k.value === null ? null : k.value * 1000) : pct(k.value);
+  const bound = k.unit === "seconds" ? ms(k.bound * 1000) : pct(k.bound);
+  const state = k.met === null ? "unknown" : k.met ? "met" : "missed";
+  return h("div", { class: `stat kpi kpi-${state}`, "data-kpi": k.name, "data-value": k.value ?? "" },
+    h("div", { class: "label" }, k.label),
+    h("div", { class: "value" }, shown),
+    h("div", { class: "target muted" }, `target ${k.above ? ">" : "<"} ${bound}` + (k.n === null ? "" : ` · ${num(k.n)} requests`)));
 }
 
 // Knowledge base (admin).

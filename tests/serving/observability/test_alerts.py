@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from serving.observability.alerts import post_alert
 from tests.conftest import KB_QUESTION, serve
 from tests.support.processes import free_port
 
@@ -87,3 +88,26 @@ def test_an_ingestion_run_that_skips_a_document_alerts(alert_gateway, run_dir):
     response.raise_for_status()
     alert = wait_for("ingest_failed")
     assert [f["source"] for f in alert["failed"]] == ["empty.md"]
+
+
+@pytest.mark.parametrize("shape", ["json", "slack", "teams"])
+def test_an_alert_is_posted_in_the_webhooks_shape(webhook, shape):
+    """RAILYARD_ALERT_WEBHOOK_FORMAT: railyard's JSON; Slack's incoming-webhook `text`; a Teams
+    workflow message with an Adaptive Card. Each names the alert and keeps its details."""
+    url, received = webhook
+    post_alert(url, "eval_drop", "source_hit@5 fell to 0.5", shape=shape, index_version=7)
+    [body] = received[-1:]
+    if shape == "json":
+        assert body["kind"] == "eval_drop" and body["index_version"] == 7
+    elif shape == "slack":
+        assert set(body) == {"text"}
+        assert body["text"].startswith("*railyard · eval_drop*: source_hit@5 fell to 0.5")
+        assert '"index_version": 7' in body["text"]
+    else:
+        [attachment] = body["attachments"]
+        card = attachment["content"]
+        assert body["type"] == "message" and card["type"] == "AdaptiveCard"
+        assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+        texts = [block.get("text") for block in card["body"]]
+        assert "railyard · eval_drop" in texts and "source_hit@5 fell to 0.5" in texts
+        assert {"title": "index_version", "value": "7"} in card["body"][2]["facts"]
