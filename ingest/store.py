@@ -221,10 +221,27 @@ def _hit(row: dict) -> Hit:
 def held_elsewhere(uri: str) -> bool:
     """Whether another process has the embedded milvus-lite index at `uri` open: milvus-lite
     holds an advisory flock on its data dir's LOCK file while the database is open (one owner
-    process per data dir), released when its owner exits, even by a crash."""
+    process per data dir), released when its owner exits, even by a crash. Read from the
+    kernel's lock table (/proc/locks: the holder's pid and the file's inode), so this process's
+    own hold (a watcher that ingested a moment ago) is not mistaken for another's."""
     lock = Path(uri) / "LOCK"
     if not uri.endswith(".db") or not lock.exists():
         return False
+    found = os.stat(lock)
+    file_id = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+    try:
+        table = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return _locked(lock)  # no lock table: any holder, this process included
+    for line in table:
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == file_id:
+            if int(fields[4]) != os.getpid():
+                return True
+    return False
+
+
+def _locked(lock: Path) -> bool:
     fd = os.open(lock, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -44,7 +44,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict:
     answer = _Answer(state, context, runtime.stream_writer, live)
     generation = await answer.run(request)
     guard = answer.guard
-    escalated = answer.retried or (request.handed_over and request.handed_over.reason)
+    retried = answer.retried and answer.retried.removeprefix("rail:")
+    escalated = retried or (request.handed_over and request.handed_over.reason)
     span = timer.span(
         model=generation.model,
         route=generation.route,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from lab.report import emit
+
 EXAMPLES = "examples/knowledge-base"
 
 
@@ -51,7 +53,6 @@ def register(commands) -> None:
 
 
 def bench_command(settings, args) -> int:
-    import json
 
     if args.what == "ingest":
         from pathlib import Path
@@ -65,7 +66,7 @@ def bench_command(settings, args) -> int:
         report = run(Path(args.corpus or EXAMPLES), sizes)
         Console(stderr=args.json).print(Pretty(report))
         if args.json:
-            print(json.dumps(report))
+            emit(report, settings)
         return 0
 
     if args.what == "rails":
@@ -83,7 +84,6 @@ def bench_command(settings, args) -> int:
 
 
 def _bench_load(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -107,12 +107,11 @@ def _bench_load(settings, args) -> int:
     console.print(table)
     console.print(f"gateway peak RSS {report['gateway_rss_peak_mib']} MiB")
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bench_workers(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -149,12 +148,11 @@ def _bench_workers(settings, args) -> int:
     console = Console(stderr=args.json)
     console.print(table)
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bench_gateway(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -194,12 +192,11 @@ def _bench_gateway(settings, args) -> int:
     for failure in report["retried_pairs"]:
         console.print(f"[yellow]a pair failed once and was retried: {failure}")
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bench_rails(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -243,12 +240,11 @@ def _bench_rails(settings, args) -> int:
         f"per-rail p50 ms {report['verdict_ms_p50']}"
     )
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bench_tracing(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -270,12 +266,11 @@ def _bench_tracing(settings, args) -> int:
         f"{report['traces_stored']} traces stored"
     )
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bench_cache(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -289,5 +284,5 @@ def _bench_cache(settings, args) -> int:
     report = run(settings, Path(args.pairs), Path(args.corpus))
     Console(stderr=args.json).print(report)
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0

@@ -6,20 +6,15 @@ citations, answers scored by the one scorer (lab/scoring.py).
 
 from __future__ import annotations
 
-import datetime
 import itertools
-import os
-import platform
-import shutil
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from graph import build
 from lab.harness import corpus_settings, run_query, services
 from lab.progress import task
+from lab.report import provenance
 from lab.scoring import score, summarise
 from serving.settings import Settings
 
@@ -103,32 +98,6 @@ def reliability(rows: list[dict], edges=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> list[
              "observed_correct": round(statistics.fmean(c for _, _, c in inside), 3)}
         )  # fmt: skip
     return table + ([{"expected_calibration_error": round(error, 3)}] if scored else [])
-
-
-def provenance(settings: Settings) -> dict[str, Any]:
-    """Where a report comes from: the commit, the date, the machine, and the settings that
-    differ from `railyard serve`'s defaults (none, for a report of the served default)."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, check=False,
-    ).stdout.strip()  # fmt: skip
-    defaults = Settings.model_construct()
-    changed = sorted(
-        name for name in Settings.model_fields
-        if name.startswith(("answer_", "retrieval_", "routing_", "rails_", "prompt_"))
-        and getattr(settings, name) != getattr(defaults, name)
-    )  # fmt: skip
-    return {
-        "command": "railyard " + " ".join(sys.argv[1:]),
-        "commit": commit + ("+uncommitted" if dirty else ""),
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, "
-        + ("an NVIDIA GPU" if shutil.which("nvidia-smi") else "no GPU"),
-        "settings_changed": {name: str(getattr(settings, name)) for name in changed},
-    }
 
 
 def _confidence(rows: list[dict]) -> dict[str, list[float]]:

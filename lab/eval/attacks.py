@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from graph import build
-from lab.eval.answers import provenance
 from lab.eval.bipia import insert
 from lab.harness import corpus_settings, run_query, services
 from lab.progress import task
+from lab.report import provenance
 from lab.scoring import score
 from serving.settings import Settings
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from lab.report import emit
+
 
 def register(commands) -> None:
     evaluate = commands.add_parser("eval", help="evaluate retrieval and answers on a QA file")
@@ -102,7 +104,6 @@ def _benchmark_arguments(evaluate) -> None:
 
 
 def run_eval(settings, args) -> int:
-    import json
     from pathlib import Path
 
     args.qa = args.qa or ["evals/handbook-qa.jsonl"]
@@ -110,7 +111,7 @@ def run_eval(settings, args) -> int:
     from rich.pretty import Pretty
 
     if args.what == "garak":
-        return _garak(args)
+        return _garak(settings, args)
     if args.what == "toxicity":
         return _toxicity(settings, args)
     if args.what == "history":
@@ -142,7 +143,7 @@ def run_eval(settings, args) -> int:
             return 0
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
@@ -183,7 +184,6 @@ def _when(epoch: float) -> str:
 
 
 def _toxicity(settings, args) -> int:
-    import json
     from pathlib import Path
 
     from rich.console import Console
@@ -200,12 +200,11 @@ def _toxicity(settings, args) -> int:
     report = toxicity(settings, Path(args.prompts), qa, corpora)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
 def _bipia(settings, args) -> int:
-    import json
     from pathlib import Path
 
     import yaml
@@ -229,7 +228,7 @@ def _bipia(settings, args) -> int:
         )  # fmt: skip
         Console(stderr=args.json).print(Pretty(report))
         if args.json:
-            print(json.dumps(report))
+            emit(report, settings)
         return 0
     policy = yaml.safe_load((Path(settings.rails_dir) / "config.yml").read_text())
     retrieval = policy.get("custom_data", {}).get("retrieval", {})
@@ -239,7 +238,7 @@ def _bipia(settings, args) -> int:
     report = bipia(Path(args.bipia), args.split, threshold, args.attack_kind, corpus, task_model)
     Console(stderr=args.json).print(Pretty(report))
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
@@ -279,7 +278,6 @@ def _corpus_report(settings, args, corpus):
 
 
 def _all(settings, args, qa, corpus) -> int:
-    import json
 
     from rich.console import Console
     from rich.table import Table
@@ -311,11 +309,11 @@ def _all(settings, args, qa, corpus) -> int:
         f"rail blocks {answers['rail_blocks']}"
     )
     if args.json:
-        print(json.dumps(report))
+        emit(report, settings)
     return 0
 
 
-def _garak(args) -> int:
+def _garak(settings, args) -> int:
     import json
     import os
     from pathlib import Path
@@ -364,5 +362,5 @@ def _garak(args) -> int:
             markup=False,
         )
     if args.json:
-        print(json.dumps(reports))
+        emit(reports, settings)
     return 0

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from ingest.retriever import HybridRetriever
 from ingest.text import sentences
-from lab.eval.answers import provenance
 from lab.eval.retrieval import eval_ingestor
 from lab.jsonl import qa_items
 from lab.progress import task
+from lab.report import provenance
 from rails.pii.detector import NER_ENTITIES, find
 from rails.pii.fallback import mask_turns
 from serving.parts import retrieval_settings

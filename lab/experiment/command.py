@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graph.routing import POLICIES, Routing, policy
+from lab.report import provenance
 from serving.settings import Settings
 
 COLUMNS = {
@@ -152,7 +153,7 @@ def run(settings: Settings, args) -> int:
         return 2
     resumed = len(results.rows)
     asyncio.run(_replay(settings, corpus, queries, chosen, results, args, console))
-    report = _report(results.rows, chosen, queries, target, args, resumed)
+    report = provenance(settings) | _report(results.rows, chosen, queries, target, args, resumed)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     title = f"{len(queries)} queries from {queries_path.name}; fallback: {target[0].split(' (')[0]}"
     plot(report["policies"], out / "fallback.png", title)

@@ -7,6 +7,7 @@ migrations run as the role it creates; nginx.conf runs in a real nginx (N7: /met
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -62,6 +63,46 @@ def test_the_stack(compose):
     assert (COMPOSE.parent / services["railyard"]["build"]["context"] / "Dockerfile.gpu").exists()
     assert services["railyard"]["command"] == ["serve"]
     assert services["ingest-scheduler"]["command"][:2] == ["ingest", "schedule"]
+
+
+def interpolated(text: str, env: dict[str, str]) -> str:
+    """The file as `docker compose config` reads it with `env`: ${VAR}, ${VAR:-default} and
+    ${VAR:?error} replaced ($$ is a literal $); a required variable missing raises KeyError."""
+
+    def value(match: re.Match) -> str:
+        name, operator, default = match.groups()
+        if env.get(name):
+            return env[name]
+        if operator and operator.endswith("-"):
+            return default
+        raise KeyError(name)
+
+    any_reference = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}")
+    return any_reference.sub(value, text.replace("$$", "\0")).replace("\0", "$")
+
+
+def valid_compose(text: str):
+    """Parsed and validated against the Compose specification (the `compose_spec` crate's
+    parser, as `docker compose config` validates): unknown keys, bad values, durations and
+    dependency conditions are errors."""
+    from compose_spec import PyCompose
+
+    return PyCompose.from_json(json.dumps(yaml.safe_load(text)))
+
+
+def test_the_file_is_valid_compose_with_the_example_environment():
+    env = {k: v or "set" for k, v in env_example().items()}
+    parsed = valid_compose(interpolated(COMPOSE.read_text(), env))
+    assert "railyard" in parsed.service_names()
+    # The validator is real: a typo in a key or a value is refused.
+    for typo in ("    healthchek:\n", "condition: service_happy", "restart: sometimes"):
+        broken = COMPOSE.read_text().replace(
+            {"    healthchek:\n": "    healthcheck:\n", "condition: service_happy":
+             "condition: service_healthy", "restart: sometimes": "restart: unless-stopped"}[typo],
+            typo, 1,
+        )  # fmt: skip
+        with pytest.raises(ValueError):
+            valid_compose(interpolated(broken, env))
 
 
 def test_start_order_waits_on_health(compose):

@@ -1,11 +1,18 @@
-"""The cron schedule's next run, in the configured time zone."""
+"""The cron schedule: its next run in the configured time zone, and a run it fires."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ingest.triggers import next_run
+from serving.knowledge import open_manifest
+from serving.settings import Settings
+from tests.support.processes import BIN, clean_env
 
 
 def test_next_run_is_computed_in_the_time_zone():
@@ -25,3 +32,30 @@ def test_weekday_schedule_across_a_dst_change():
     fire = next_run("0 9 * * mon", "America/New_York", datetime(2026, 10, 31, tzinfo=new_york))
     assert fire == datetime(2026, 11, 2, 9, 0, tzinfo=new_york)
     assert fire.utcoffset().total_seconds() == -5 * 3600
+
+
+def test_the_schedule_fires_a_run(corpus, tmp_path):
+    """`railyard ingest schedule` (APScheduler, every minute here) runs an ingestion when the
+    minute turns: the run is in the manifest, and its summary on the terminal."""
+    data_dir = tmp_path / "data"
+    command = [str(BIN / "railyard"), "ingest", "schedule", str(corpus), "--cron", "* * * * *"]
+    proc = subprocess.Popen(
+        command, env=clean_env(RAILYARD_DATA_DIR=str(data_dir)), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180
+        while not any("ingestion run" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+    assert any("next run" in line for line in lines)
+    manifest = open_manifest(Settings(_env_file=None, data_dir=data_dir))
+    [run] = manifest.runs()
+    assert run["status"] == "committed" and run["summary"]["added"] == 4
