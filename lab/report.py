@@ -22,8 +22,10 @@ def provenance(settings: Settings) -> dict[str, Any]:
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
+    # Reports a run just wrote (evals/results/, experiments/) are not the code that measured.
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+         ":!evals/results", ":!experiments"],
         capture_output=True, text=True, check=False,
     ).stdout.strip()  # fmt: skip
     defaults = Settings.model_construct()
