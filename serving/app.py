@@ -65,14 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = parts.limiter
     app.state.traces = None
     app.state.chat = None
-    for router in (
-        chat_router,
-        system_router,
-        admin_router,
-        observability_router,
-        docs_router,
-        console_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
