@@ -20,6 +20,7 @@ from ingest.configuration import IngestConfig
 from ingest.graph import Ingestor
 from ingest.retriever import HybridRetriever
 from rails import PACKAGED, RailsEngine
+from rails.groundedness.checker import GroundednessChecker
 from serving.llm.client import RouterChatModel
 from serving.llm.fallback import FallbackChatModel
 from serving.settings import DEFAULT_PROMPT, Settings
@@ -109,3 +110,20 @@ async def test_local_first_keeps_the_rejection_without_paying_the_fallback(
     assert stats(fallback_server)["requests"] == before
     assert final["generation"]["route"] == "local"
     assert final["span"]["attributes"]["escalated_after"] is None
+
+
+async def test_an_unsupported_generated_answer_is_replaced_by_the_retrieved_sentences(context):
+    """Without rails, the groundedness judge stands in for the output rail: the echoed question
+    is supported by no passage, so the answer is the best retrieved sentence, quoted from a
+    cited passage (RAILYARD_RETRIEVAL_EXTRACTIVE=unsupported, the default)."""
+    judged = replace(
+        context, rails=None, groundedness=GroundednessChecker(),
+        answer=AnswerSettings(mode="generate", extractive="unsupported"),
+        routing=policy("local-only"),
+    )  # fmt: skip
+    final = await graph.build(judged).run(ask("r1"))
+    assert final["generation"]["text"].startswith("The fallback model answers:")  # the echo
+    assert final["answer_mode"] == "extractive"
+    cited = "\n".join(p["text"] for p in final["passages"])
+    assert final["answer"] and final["answer"] in cited
+    assert final["answer"] == "Employees earn four hours of sick leave every pay period."
