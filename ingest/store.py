@@ -114,7 +114,14 @@ class MilvusStore:
             # FLAT is exact; HNSW at default ef had recall@5 0.49 here (docs/architecture.md).
             index.add_index("dense", index_type="FLAT", metric_type="IP")
             index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-            self.client.create_collection(self.collection, schema=schema, index_params=index)
+            try:
+                self.client.create_collection(self.collection, schema=schema, index_params=index)
+            except MilvusException:
+                # Another store opened on the same data at the same moment (a second replica on a
+                # Milvus server, the watcher and the server in one process) created it first:
+                # "already exists", or milvus-lite's "File exists" while it is being created.
+                if not self.client.has_collection(self.collection):
+                    raise
         self.load()
 
     def load(self, attempts: int = 5) -> None:

@@ -8,9 +8,10 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
-from ingest.store import held_elsewhere
+from ingest.store import MilvusStore, held_elsewhere
 
 
 def test_only_another_processs_lock_counts(tmp_path: Path):
@@ -38,3 +39,32 @@ def test_only_another_processs_lock_counts(tmp_path: Path):
         holder.kill()
         holder.wait()
     assert not held_elsewhere(str(index))  # released when its holder dies
+
+
+def test_stores_opened_at_once_on_a_new_index_share_one_collection(tmp_path: Path):
+    """Two stores that open a new index at the same moment (the watcher and the server in one
+    process; replicas on one Milvus server) both see "no collection" and both create it: the
+    second is told it exists, and opens it."""
+    uri = str(tmp_path / "milvus.db")
+    first = MilvusStore(uri, "first", dim=8)  # milvus-lite's server starts once per process
+    start = threading.Barrier(4)
+    opened, failed = [first], []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            opened.append(MilvusStore(uri, "chunks", dim=8))
+        except Exception as exc:  # the test reports what failed
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert not failed, failed
+        assert [store.count() for store in opened[1:]] == [0, 0, 0, 0]
+    finally:
+        for store in opened:
+            store.close()
