@@ -125,18 +125,21 @@ class FileKeys:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._mtime: float | None = None
+        self._mtime: tuple[int, int, int] | None = None
 
     def __str__(self) -> str:
         return f"API keys file {self.path}"
 
     def read(self) -> KeyFile | None:
         try:
-            mtime = self.path.stat().st_mtime
+            stat = self.path.stat()
         except FileNotFoundError as e:
-            self._mtime = -1.0  # a file put back is read again, whatever its mtime
+            self._mtime = None  # a file put back is read again, whatever its mtime
             hint = " (RAILYARD_API_KEYS_FILE); create it with `railyard keys add --project NAME`"
             raise KeysBroken(f"{self} does not exist{hint}") from e
+        # Two writes within one clock tick share an mtime; the size or the inode (an editor's
+        # rename) tells them apart.
+        mtime = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         if mtime == self._mtime:
             return None
         self._mtime = mtime

@@ -75,33 +75,6 @@ def test_an_unreachable_redis_makes_no_paid_call_it_cannot_count():
     assert SharedFallbackBudget("redis://127.0.0.1:9/0", 100.0).exhausted
 
 
-def test_an_answer_cached_by_one_replica_serves_a_paraphrase_on_the_other(redis_url, embedder):
-    from serving.cache import SemanticCache
-    from serving.shared_cache import RedisAnswers
-
-    def replica() -> SemanticCache:
-        return SemanticCache(embedder, shared=RedisAnswers(redis_url, 100, 60, KEY))
-
-    one, two = replica(), replica()
-    scope = f"index@{uuid.uuid4().hex[:6]}|answer@v2"
-    answer = {"answer": "Four hours every pay period.", "answer_mode": "generated",
-              "citations": [{"source": "leave.md", "chunk_id": "c1", "score": 0.8}],
-              "passages": [], "prompt_version": "answer@v2", "completion_tokens": 7}  # fmt: skip
-    one.store("How much sick leave do employees earn every pay period?", scope, answer)
-    found = two.lookup("How much sick leave does an employee earn each pay period?", scope)
-    assert found.result == "hit" and found.hit["answer"] == answer["answer"]
-    assert found.hit["citations"] == answer["citations"]
-    # Its guards hold on the other replica too; another scope or partition does not share it.
-    assert (
-        two.lookup("How much sick leave do employees earn every 2 pay periods?", scope).hit is None
-    )
-    assert two.lookup("How much sick leave do employees earn?", "index@0|answer@v2").hit is None
-    other = two.lookup(
-        "How much sick leave does an employee earn each pay period?", scope, "project:b"
-    )
-    assert other.hit is None
-
-
 def test_ingestion_runs_take_turns_through_the_redis_lock(redis_url):
     import threading
 

@@ -1,11 +1,14 @@
-"""The manifest on either database: a SQLite file beside milvus-lite (a file written before the
-tables were renamed is migrated in place), or the Postgres that replicas share."""
+"""The ingestion manifest's contract (what is indexed, the commit point, leftovers of a crashed
+run, the run history), on either database: a SQLite file beside milvus-lite (a file written before
+the tables were renamed is migrated in place), or the Postgres that replicas share."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 import uuid
+
+import pytest
 
 from ingest.manifest import DocRecord, Manifest
 from storage.database import PostgresDatabase, SqliteDatabase
@@ -38,8 +41,19 @@ def exercise(manifest: Manifest) -> None:
     assert runs[1]["summary"] == {"added": 2} and runs[0]["index_version"] == version + 1
 
 
-def test_the_manifest_on_sqlite(tmp_path):
-    exercise(Manifest(SqliteDatabase(tmp_path / "manifest.sqlite")))
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        return SqliteDatabase(tmp_path / "manifest.sqlite")
+    return PostgresDatabase(new_database(request.getfixturevalue("database_url"), "manifest"))
+
+
+def test_runs_commit_documents_and_leave_their_leftovers_until_cleared(database):
+    manifest = Manifest(database)
+    try:
+        exercise(manifest)
+    finally:
+        manifest.close()
 
 
 def test_a_manifest_written_before_migrations_is_migrated_in_place(tmp_path):
@@ -61,12 +75,11 @@ def test_a_manifest_written_before_migrations_is_migrated_in_place(tmp_path):
     exercise(manifest)
 
 
-def test_the_manifest_on_postgres(database_url):
+def test_a_second_replicas_view_reads_the_same_commit_point(database_url):
     url = new_database(database_url, "manifest")
     manifest = Manifest(PostgresDatabase(url))
     try:
         exercise(manifest)
-        # A second replica's view reads the same commit point.
         other = Manifest(PostgresDatabase(url))
         assert other.index_version() == manifest.index_version()
         assert other.live_chunk_ids() == manifest.live_chunk_ids()
