@@ -4,6 +4,7 @@ every page reachable from the site's navigation."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -53,3 +54,53 @@ def test_the_readme_is_a_front_door():
     named = r"`((?:docs|serving|graph|rails|ingest|storage|reports|lab)/[^`*]+)`"
     for path in re.findall(named, readme):
         assert (ROOT / path.split(" ")[0]).exists(), path
+
+
+REPORT = re.compile(
+    r"(?<![\w./])((?:evals/results|experiments|benchmarks)/[\w./-]+\.(?:json|jsonl|csv|png|md))"
+)
+FIGURE = re.compile(r"\d+(?:\.\d+)? ?%|\bp(?:50|95|99)\b|\b\d+(?:\.\d+)? ?ms\b|\b0\.\d{2,}\b")
+NOT_MEASURED = {
+    ("answers.md", "# Retrieval and answers"): "the settings' defaults",
+    ("deployment.md", "# Running more than one replica"): "what `railyard bench` reports",
+    ("deployment.md", "## Budgets per project and per key"): "alert thresholds, example budgets",
+    ("observability.md", "# Observability and cost"): "an example log line, settings",
+    ("slos.md", "# Service levels"): "the targets, not measurements",
+}
+"""Sections with numbers that are not measurements, and what they are instead."""
+
+
+def sections() -> list[tuple[str, str, str]]:
+    """(page, heading, text) for the README and every hand-written docs page."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for text in re.split(r"\n(?=#{1,4} )", page.read_text()):
+            found.append((page.name, text.splitlines()[0], text))
+    return found
+
+
+def stamp(report: dict) -> dict:
+    """A report's provenance: at its top, or under `run` (reports of several runs)."""
+    return report if "commit" in report else report.get("run", {})
+
+
+def test_every_measured_figure_in_the_docs_comes_from_a_committed_report():
+    """A section that quotes a measurement names the report it comes from; each report named
+    exists and carries the command, commit, date and machine that made it; and a commit the
+    text names is that of a report it cites."""
+    for page, heading, text in sections():
+        cited = REPORT.findall(text)
+        if FIGURE.search(text) and (page, heading) not in NOT_MEASURED:
+            assert cited, f"{page} [{heading}] quotes figures and names no report"
+        commits = []
+        for path in cited:
+            assert (ROOT / path).exists(), f"{page} [{heading}] cites {path}, which is not there"
+            if path.endswith(".json"):
+                provenance = stamp(json.loads((ROOT / path).read_text()))
+                missing = {"command", "commit", "date", "machine"} - set(provenance)
+                assert not missing, f"{path} has no {sorted(missing)}"
+                commits.append(provenance["commit"])
+        for named in re.findall(r"\bcommit ([0-9a-f]{7,40})\b", text):
+            assert any(c.startswith(named) for c in commits), (
+                f"{page} [{heading}] says commit {named}; its reports say {commits}"
+            )
