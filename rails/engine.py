@@ -46,11 +46,18 @@ class RailsResult:
 
 class RailsEngine:
     def __init__(
-        self, path: Path = PACKAGED, embed: Embed | None = None, *, check_every_s: float = 0.5
+        self,
+        path: Path = PACKAGED,
+        embed: Embed | None = None,
+        *,
+        check_every_s: float = 0.5,
+        on_check: Callable[[str, float], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.embed = embed
         self.check_every_s = check_every_s
+        self.on_check = on_check
+        """Told each input or output check's stage and seconds (the gateway's metrics)."""
         self.reload_error: str | None = None
         """Why the last edit of the policy was not taken (the old policy still runs)."""
         self._checked_at = 0.0
@@ -217,10 +224,15 @@ class RailsEngine:
 
     async def _run(self, stage: str, messages: list[dict], context: dict, text: str) -> RailsResult:
         await self.reload_if_changed()
-        response = await self._rails.generate_async(
-            messages=[{"role": "context", "content": context}, *messages],
-            options={"rails": [stage], "log": {"activated_rails": True}},
-        )
+        start = time.perf_counter()
+        try:
+            response = await self._rails.generate_async(
+                messages=[{"role": "context", "content": context}, *messages],
+                options={"rails": [stage], "log": {"activated_rails": True}},
+            )
+        finally:
+            if self.on_check is not None:
+                self.on_check(stage, time.perf_counter() - start)
         result = RailsResult(text=text)
         for rail in response.log.activated_rails if response.log else []:
             for executed in rail.executed_actions:

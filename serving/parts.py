@@ -83,7 +83,10 @@ class Parts:
         knowledge = KnowledgeBase(settings, metrics=metrics, alerts=alerts)
         guarded = settings.rails_enabled if rails is None else rails
         embed = knowledge.ingestor.embedder.embed
-        rails_engine = RailsEngine(settings.rails_dir, embed=embed) if guarded else None
+        on_check = metrics.rails_checked if metrics is not None else None
+        rails_engine = (
+            RailsEngine(settings.rails_dir, embed=embed, on_check=on_check) if guarded else None
+        )
         # The rails mask what the paid fallback is sent (names, places); rails off: sent as is.
         egress = rails_engine.mask_for_fallback if rails_engine is not None else None
         return cls(

@@ -1,12 +1,13 @@
 """The documentation: a README a newcomer reads in a few minutes, a docs site that builds with no
-warning, its reference pages equal to what the code says (configuration, CLI, endpoints), and
-every page reachable from the site's navigation."""
+warning, its reference pages equal to what the code says (configuration, CLI, endpoints) and
+the evaluation tables to their reports, and every page reachable from the site's navigation."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from serving.commands.docs import REFERENCE, pages
+from serving.commands.figures import RESULTS, render
 
 ROOT = Path(__file__).parents[1]
 
@@ -104,3 +106,18 @@ def test_every_measured_figure_in_the_docs_comes_from_a_committed_report():
             assert any(c.startswith(named) for c in commits), (
                 f"{page} [{heading}] says commit {named}; its reports say {commits}"
             )
+
+
+def test_the_evaluation_tables_are_rendered_from_their_reports(tmp_path):
+    """A figure changed in a report changes the page; a figure typed on the page is put back."""
+    for report in RESULTS.glob("*.json"):
+        shutil.copy(report, tmp_path / report.name)
+    changed = json.loads((tmp_path / "18f-handbook.json").read_text())
+    changed["answers"]["answer_match"] = 0.123
+    (tmp_path / "18f-handbook.json").write_text(json.dumps(changed))
+    page = (ROOT / "docs" / "evaluation.md").read_text()
+    rendered = render(page, tmp_path)
+    row = next(line for line in rendered.splitlines() if "states the asked fact" in line)
+    assert row.split("|")[3].strip() == "0.123"
+    typed = page.replace("| 1 (n=", "| 1 (n=99) | 0.999 | 0.999 | 0.999 / 0.999 |\n| 1 (n=", 1)
+    assert "0.999" in typed and render(typed) == render(page)

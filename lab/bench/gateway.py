@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import statistics
 import threading
 import time
@@ -153,11 +152,10 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
         base_url=f"{gateway.url}/v1", api_key="bench", max_retries=0, timeout=300
     )
     bare = openai.AsyncOpenAI(base_url=settings.local_url, api_key="bench", max_retries=0)
-    # On the request path: building the trace and metrics (the write is queued), and the
-    # rails checks (input rails run beside retrieval; output rails on each held-back sentence).
-    tracing_s = _time_calls(gateway.app.state.chat.observer, "finished")
-    rails = gateway.app.state.rails
-    input_s, output_s = _time_calls(rails, "check_input"), _time_calls(rails, "check_output")
+    # On the request path, read from the gateway's own metrics (its observer hooks): the rails
+    # checks (input rails beside retrieval; output rails on each held-back sentence) and
+    # building the trace (the write is queued).
+    observed = _Observed(gateway.app.state.chat.observer.metrics.registry)
     primed = await _prime(railyard, prompts, questions, max_tokens)
 
     def ask_railyard(messages):
@@ -169,8 +167,7 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
         )
 
     pairs: list[tuple[Timing, Timing]] = []
-    for took in (input_s, output_s, tracing_s):
-        took.clear()  # the priming pass is warm-up
+    observed.start()  # the priming pass is warm-up
     retried: list[str] = []
     for i, (messages, sent, tokens) in tracked(enumerate(primed * rounds), "bench: pairs"):
         try:
@@ -180,10 +177,11 @@ async def _measure(gateway, settings, questions, prompts, rounds, concurrency, m
             retried.append(f"{type(e).__name__}: {e}")
             pair = await alternate(ask_railyard(messages), ask_bare(sent, tokens), i)
         pairs.append(pair)
+    took, counted = observed.since_start()
     per_request = {
-        "input_rails_ms": round(sum(input_s) / len(pairs) * 1000, 2),
-        "output_rails_ms": round(sum(output_s) / len(pairs) * 1000, 2),
-        "tracing_ms": _median_ms(tracing_s),
+        "input_rails_ms": round(took["input"] / len(pairs) * 1000, 2),
+        "output_rails_ms": round(took["output"] / len(pairs) * 1000, 2),
+        "tracing_ms": round(took["trace"] / max(counted["trace"], 1) * 1000, 2),
     }
     burst = [primed[i % len(primed)] for i in range(concurrency)]
     rates: dict[str, list[float]] = {"railyard": [], "vllm": []}
@@ -209,31 +207,38 @@ async def _concurrent(calls) -> float:
     return sum(t.completion_tokens for t in timings) / (time.perf_counter() - start)
 
 
-def _time_calls(obj: Any, name: str) -> list[float]:
-    """Wrap obj.name (sync or async) to record how long each call takes, in seconds."""
-    took: list[float] = []
-    original = getattr(obj, name)
-    if inspect.iscoroutinefunction(original):
+OBSERVED = {
+    "input": ("railyard_rails_check_duration_seconds", {"stage": "input"}),
+    "output": ("railyard_rails_check_duration_seconds", {"stage": "output"}),
+    "trace": ("railyard_trace_record_duration_seconds", {}),
+}
+"""What the bench reads of the gateway's metrics: histogram name and labels."""
 
-        async def timed_async(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return await original(*args, **kwargs)
-            finally:
-                took.append(time.perf_counter() - start)
 
-        setattr(obj, name, timed_async)
-        return took
+class _Observed:
+    """Seconds and counts of the gateway's own histograms since `start`."""
 
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            took.append(time.perf_counter() - start)
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self._at_start: dict[str, tuple[float, float]] = {}
 
-    setattr(obj, name, timed)
-    return took
+    def _now(self) -> dict[str, tuple[float, float]]:
+        def value(name: str, labels: dict, part: str) -> float:
+            return self.registry.get_sample_value(f"{name}_{part}", labels) or 0.0
+
+        return {
+            key: (value(name, labels, "sum"), value(name, labels, "count"))
+            for key, (name, labels) in OBSERVED.items()
+        }
+
+    def start(self) -> None:
+        self._at_start = self._now()
+
+    def since_start(self) -> tuple[dict[str, float], dict[str, float]]:
+        now = self._now()
+        took = {key: now[key][0] - self._at_start[key][0] for key in now}
+        counted = {key: now[key][1] - self._at_start[key][1] for key in now}
+        return took, counted
 
 
 def _summarise(pairs, rates, streams, primed, asked) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """`railyard docs reference [--check]`: the docs site's reference pages, generated from the code
 so they cannot drift from it: the configuration (every `Settings` field with its variable,
-default and description), the CLI (every command's arguments, from its argparse parser) and the
-endpoints (the OpenAPI schema). `--check` writes nothing and exits 1 when a committed page
-differs from what the code says (CI runs it; so does tests/test_docs.py)."""
+default and description), the CLI (every command's arguments, from its argparse parser), the
+endpoints (the OpenAPI schema) and the evaluation page's tables (from the committed reports).
+`--check` writes nothing and exits 1 when a committed page differs from what the code says (CI
+runs it; so does tests/test_docs.py)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,17 @@ def run(settings, args) -> int:
 
 
 def pages() -> dict[str, str]:
-    return {"configuration.md": configuration(), "cli.md": cli(), "endpoints.md": endpoints()}
+    """Each generated page by its path under docs/reference/; the evaluation page is written
+    by hand around tables rendered from its reports (serving/commands/figures.py)."""
+    from serving.commands.figures import render
+
+    evaluation = (REFERENCE.parent / "evaluation.md").read_text()
+    return {
+        "configuration.md": configuration(),
+        "cli.md": cli(),
+        "endpoints.md": endpoints(),
+        "../evaluation.md": render(evaluation),
+    }
 
 
 # --- configuration -------------------------------------------------------------------------

@@ -87,6 +87,16 @@ class Metrics:
         self.ingest_failed_documents = Counter(
             "railyard_ingest_failed_documents", "Documents skipped by ingestion.", registry=r
         )
+        self.rails_seconds = Histogram(
+            "railyard_rails_check_duration_seconds",
+            "Time in one NeMo Guardrails check, by stage (input: the question; output: each "
+            "held-back sentence of an answer).", ["stage"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.trace_seconds = Histogram(
+            "railyard_trace_record_duration_seconds",
+            "Time on the request path to build a request's trace and count it (the write is "
+            "queued).", buckets=TOKEN_BUCKETS, registry=r,
+        )  # fmt: skip
         self.retrieval_recall = Gauge(
             "railyard_retrieval_recall",
             "The eval set's source_hit@5 on the index now serving (RAILYARD_EVAL_SET), from the "
@@ -121,6 +131,10 @@ class Metrics:
                 self.groundedness.observe(verdict["score"])
         if blocked := trace.get("blocked"):
             self.rail_blocks.labels(blocked.get("name", "?"), blocked.get("stage", "?")).inc()
+
+    def rails_checked(self, stage: str, seconds: float) -> None:
+        """The rails engine's `on_check` hook."""
+        self.rails_seconds.labels(stage).observe(seconds)
 
     def observe_budget(self, scope: str, period: str, spent: float, limit: float) -> None:
         self.budget_used.labels(scope, period).set(spent / limit)

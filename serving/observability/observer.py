@@ -4,6 +4,7 @@ the store. Nothing here waits on disk."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from serving.observability.alerts import Alerter
@@ -41,6 +42,7 @@ class Observer:
         user: str | None = None,
         key_id: str | None = None,
     ) -> dict[str, Any]:
+        start = time.perf_counter()
         trace = build_trace(
             state, started=started, latency_ms=latency_ms, stream=stream, project=project,
             user=user, key_id=key_id, content=self.content,
@@ -55,6 +57,7 @@ class Observer:
                 log.exception("OpenTelemetry export of trace %s failed", trace["trace_id"])
         if self.alerts is not None:
             self.alerts.request(error=False, fallback=trace["generation"]["route"] == "fallback")
+        self.metrics.trace_seconds.observe(time.perf_counter() - start)
         return trace
 
     def failed(self, error: BaseException) -> None:

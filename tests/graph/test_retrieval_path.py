@@ -19,6 +19,7 @@ from ingest.retriever import HybridRetriever
 from rails.groundedness.checker import GroundednessChecker
 from serving.llm.client import RouterChatModel
 from serving.llm.fallback import FallbackChatModel
+from serving.parts import answer_settings
 from serving.settings import DEFAULT_PROMPT, Settings
 from tests.support.knowledge import write_corpus
 
@@ -41,6 +42,7 @@ def context(vllm_url, fallback_server, tmp_path_factory, embedder):
         prompt=Prompt.load(DEFAULT_PROMPT),
         retriever=HybridRetriever(ingestor.store, ingestor.manifest, embedder),
         retrieval=RetrievalSettings(),
+        answer=answer_settings(settings),  # as `railyard serve` answers: its thresholds
         groundedness=GroundednessChecker(),
         embed=embedder.embed,
     )
@@ -177,6 +179,26 @@ async def test_stream_sends_only_the_checked_answer(context):
     final = events[-1][1]
     assert "".join(deltas) == final["answer"]
     assert len(deltas) == 1  # held back until checked against the context
+
+
+async def test_as_served_a_question_about_a_place_the_handbook_never_names_is_not_answered(
+    context,
+):
+    """The served thresholds and the names check: the same question about a place no passage
+    names ("the Oslo office") is not given the confident answer the plain question gets."""
+    assert context.answer.min_confidence is None  # the fitted model's own threshold, as served
+    plain = await graph.build(context).run(
+        ask("How much of the meals rate is paid on the first day of travel?")
+    )
+    assert plain["decision"] == "answer" and plain["answer_mode"] == "selected"
+    assert "75 percent of the meals rate" in plain["answer"]
+    elsewhere = await graph.build(context).run(
+        ask("How much of the meals rate is paid on the first day of travel to the Oslo office?")
+    )
+    select = elsewhere["spans"][1]["attributes"]
+    assert select["unexplained"] == ["Oslo"]
+    assert elsewhere["decision"] != "answer" and elsewhere["confidence"] < plain["confidence"]
+    assert elsewhere["answer_mode"] in ("closest", "no_context")
 
 
 # Last: its unreachable router puts the scoring deployment's name in LiteLLM's cooldown, which

@@ -8,10 +8,10 @@ import fcntl
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from ingest.store import MilvusStore, held_elsewhere
+from tests.support.concurrency import at_once
 
 
 def test_only_another_processs_lock_counts(tmp_path: Path):
@@ -47,21 +47,8 @@ def test_stores_opened_at_once_on_a_new_index_share_one_collection(tmp_path: Pat
     second is told it exists, and opens it."""
     uri = str(tmp_path / "milvus.db")
     first = MilvusStore(uri, "first", dim=8)  # milvus-lite's server starts once per process
-    start = threading.Barrier(4)
-    opened, failed = [first], []
-
-    def open_store() -> None:
-        start.wait()
-        try:
-            opened.append(MilvusStore(uri, "chunks", dim=8))
-        except Exception as exc:  # the test reports what failed
-            failed.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    opened, failed = at_once(lambda: MilvusStore(uri, "chunks", dim=8))
+    opened.insert(0, first)
     try:
         assert not failed, failed
         assert [store.count() for store in opened[1:]] == [0, 0, 0, 0]

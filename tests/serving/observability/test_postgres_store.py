@@ -17,6 +17,7 @@ from serving.database import PostgresDatabase
 from serving.observability.ids import FRESH_WAIT_S, minted_at, new_trace_id
 from serving.observability.store import TraceStore
 from storage.migrations import TRACES as MIGRATIONS
+from tests.support.concurrency import at_once
 
 
 def trace(project: str, route: str, cost: float, **extra) -> dict:
@@ -52,19 +53,7 @@ def test_traces_feedback_and_spend_on_postgres(database_url):
 
 
 def test_replicas_starting_together_migrate_once(database_url):
-    errors = []
-
-    def start():
-        try:
-            TraceStore(PostgresDatabase(database_url)).close()
-        except Exception as e:  # pragma: no cover - reported below
-            errors.append(e)
-
-    starting = [threading.Thread(target=start) for _ in range(4)]
-    for t in starting:
-        t.start()
-    for t in starting:
-        t.join()
+    _, errors = at_once(lambda: TraceStore(PostgresDatabase(database_url)).close())
     assert errors == []
     with psycopg.connect(database_url) as db:
         versions = db.execute(
